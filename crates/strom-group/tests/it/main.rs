@@ -1,0 +1,1 @@
+//! Integration tests for this crate (one binary; modules per area).

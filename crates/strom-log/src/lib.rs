@@ -1,0 +1,5 @@
+//! strom-log: see docs/ARCHITECTURE.md for what this crate owns and what it must not do.
+
+/// Errors of this crate.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {}
