@@ -1,0 +1,1 @@
+//! Integration tests for the broker (one binary; modules per area).
