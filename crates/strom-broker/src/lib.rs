@@ -4,3 +4,4 @@
 //! It holds no record-format or state-machine logic of its own: those live in the crates below.
 
 pub mod config;
+pub mod server;

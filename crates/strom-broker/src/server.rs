@@ -1,0 +1,220 @@
+//! The TCP server: accepts connections, reads size-prefixed request frames, runs a handler per
+//! request and writes the responses back in request order.
+//!
+//! Each connection has a reader and a writer. The reader starts the handler for every frame as
+//! soon as it arrives (pipelining) and queues the handler's task; the writer awaits those tasks in
+//! queue order, so a slow request (a long-polling fetch) delays only later responses on its own
+//! connection. The number of requests in flight per connection is bounded, as is the frame size.
+//! A frame whose size prefix is out of range closes that connection only. This module knows
+//! nothing about Kafka messages: the handler does.
+
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use tokio::io::{AsyncReadExt, AsyncWriteExt, BufWriter};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{Semaphore, mpsc, watch};
+use tokio::task::JoinHandle;
+
+/// Limits of the server (Kafka's `socket.request.max.bytes`, `max.connections`,
+/// `connections.max.idle.ms`).
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Largest request frame accepted, not counting the 4-byte size prefix.
+    pub max_frame_bytes: u32,
+    /// Most connections open at once; further connections are closed at accept.
+    pub max_connections: u32,
+    /// A connection with no request for this long is closed.
+    pub idle_timeout: Duration,
+    /// Most requests of one connection being handled at once.
+    pub max_in_flight: usize,
+}
+
+/// What a handler answers to one request frame.
+#[derive(Debug)]
+pub enum Reply {
+    /// A response frame, size prefix included, as one or more byte ranges written back to back.
+    Frame(Vec<Bytes>),
+    /// No response (a Produce with acks=0).
+    Nothing,
+    /// Close the connection after the responses before this one (a malformed request).
+    Close,
+}
+
+/// Information about the connection a request arrived on.
+#[derive(Debug, Clone, Copy)]
+pub struct Peer {
+    /// The client's address.
+    pub address: SocketAddr,
+}
+
+/// Serves connections from `listener` until `shutdown` turns true, then stops accepting and
+/// lets open connections finish the responses already queued.
+pub async fn serve<H, F>(
+    listener: TcpListener,
+    config: ServerConfig,
+    handler: H,
+    mut shutdown: watch::Receiver<bool>,
+) where
+    H: Fn(Peer, Bytes) -> F + Send + Sync + Clone + 'static,
+    F: Future<Output = Reply> + Send + 'static,
+{
+    let permits = Arc::new(Semaphore::new(config.max_connections as usize));
+    let mut connections = tokio::task::JoinSet::new();
+    loop {
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            _ = shutdown.wait_for(|stop| *stop) => break,
+        };
+        let (stream, address) = match accepted {
+            Ok(accepted) => accepted,
+            Err(error) => {
+                // Out of file descriptors and similar: back off instead of spinning.
+                tracing::warn!(%error, "accept failed");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let Ok(permit) = Arc::clone(&permits).try_acquire_owned() else {
+            tracing::warn!(%address, max = config.max_connections, "too many connections; closing the new one");
+            drop(stream);
+            continue;
+        };
+        let handler = handler.clone();
+        let config = config.clone();
+        let shutdown = shutdown.clone();
+        connections.spawn(async move {
+            let res = connection(stream, Peer { address }, &config, handler, shutdown).await;
+            if let Err(error) = res {
+                tracing::debug!(%address, %error, "connection closed with an error");
+            }
+            drop(permit);
+        });
+        // Reap finished connections so the set does not grow without bound.
+        while connections.try_join_next().is_some() {}
+    }
+    while connections.join_next().await.is_some() {}
+}
+
+async fn connection<H, F>(
+    stream: TcpStream,
+    peer: Peer,
+    config: &ServerConfig,
+    handler: H,
+    mut shutdown: watch::Receiver<bool>,
+) -> io::Result<()>
+where
+    H: Fn(Peer, Bytes) -> F + Send + Sync + Clone + 'static,
+    F: Future<Output = Reply> + Send + 'static,
+{
+    stream.set_nodelay(true)?;
+    let (mut reader, writer) = stream.into_split();
+    let (queue, pending) = mpsc::channel::<JoinHandle<Reply>>(config.max_in_flight.max(1));
+    let writing = tokio::spawn(write_replies(writer, pending));
+    loop {
+        let frame = tokio::select! {
+            frame = tokio::time::timeout(config.idle_timeout, read_frame(&mut reader, config.max_frame_bytes)) => frame,
+            _ = shutdown.wait_for(|stop| *stop) => break,
+        };
+        let frame = match frame {
+            Err(_elapsed) => {
+                tracing::debug!(address = %peer.address, "closing idle connection");
+                break;
+            }
+            Ok(Ok(Some(frame))) => frame,
+            Ok(Ok(None)) => break,
+            Ok(Err(error)) => {
+                tracing::debug!(address = %peer.address, %error, "closing connection after a bad frame");
+                break;
+            }
+        };
+        let task = tokio::spawn(handler(peer, frame));
+        if queue.send(task).await.is_err() {
+            // The writer stopped (the client went away or a handler asked to close).
+            break;
+        }
+    }
+    drop(queue);
+    match writing.await {
+        Ok(res) => res,
+        Err(join_error) => Err(io::Error::other(join_error)),
+    }
+}
+
+/// Reads one frame. `Ok(None)` is a clean end of stream between frames.
+async fn read_frame(
+    reader: &mut (impl AsyncReadExt + Unpin),
+    max_frame_bytes: u32,
+) -> io::Result<Option<Bytes>> {
+    let mut size = [0u8; 4];
+    match reader.read_exact(&mut size).await {
+        Ok(_) => {}
+        Err(error) if error.kind() == io::ErrorKind::UnexpectedEof => return Ok(None),
+        Err(error) => return Err(error),
+    }
+    let size = i32::from_be_bytes(size);
+    let Ok(size) = u32::try_from(size) else {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("negative frame size {size}"),
+        ));
+    };
+    if size > max_frame_bytes {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("frame of {size} bytes exceeds socket.request.max.bytes ({max_frame_bytes})"),
+        ));
+    }
+    // Grow the buffer as bytes arrive, so a client that announces a large frame and sends
+    // nothing costs no memory.
+    let size = size as usize;
+    let mut buffer = BytesMut::with_capacity(size.min(64 * 1024));
+    while buffer.len() < size {
+        let want = (size - buffer.len()).min(1024 * 1024);
+        buffer.reserve(want);
+        let read = (&mut *reader)
+            .take(want as u64)
+            .read_buf(&mut buffer)
+            .await?;
+        if read == 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "connection closed inside a frame",
+            ));
+        }
+    }
+    Ok(Some(buffer.freeze()))
+}
+
+async fn write_replies(
+    writer: tokio::net::tcp::OwnedWriteHalf,
+    mut pending: mpsc::Receiver<JoinHandle<Reply>>,
+) -> io::Result<()> {
+    let mut writer = BufWriter::with_capacity(64 * 1024, writer);
+    while let Some(task) = pending.recv().await {
+        let reply = match task.await {
+            Ok(reply) => reply,
+            // A handler that panicked is a bug; the connection cannot continue in order.
+            Err(join_error) => return Err(io::Error::other(join_error)),
+        };
+        match reply {
+            Reply::Frame(parts) => {
+                for part in parts {
+                    writer.write_all(&part).await?;
+                }
+            }
+            Reply::Nothing => {}
+            Reply::Close => break,
+        }
+        // Flush when nothing else is ready, so pipelined responses share a write.
+        if pending.is_empty() {
+            writer.flush().await?;
+        }
+    }
+    writer.flush().await?;
+    writer.shutdown().await
+}
