@@ -144,7 +144,7 @@ macro_rules! apis {
     ($(
         $(#[$meta:meta])*
         $variant:ident = $key:literal, $module:ident::{$request:ident, $response:ident},
-        versions $min:literal..=$max:literal, flexible from $flexible:literal;
+        versions $min:literal..=$max:literal, flexible from $flexible:expr;
     )*) => {
         /// An API this crate can decode and encode, with Kafka's API key numbers.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -174,7 +174,8 @@ macro_rules! apis {
                 }
             }
 
-            /// The first flexible version of this API.
+            /// The first flexible version of this API (`i16::MAX` when no version is
+            /// flexible).
             pub const fn flexible_from(self) -> i16 {
                 match self {
                     $(ApiKey::$variant => $flexible,)*
@@ -315,8 +316,11 @@ macro_rules! apis {
     };
 }
 
-// The single list of supported APIs. Ranges are what the broker advertises: Kafka 4's minimums,
-// and Produce/Fetch capped at 12 until topic ids are implemented (see COMPAT.md).
+// The single list of supported APIs. Ranges are what the broker advertises: Kafka 4's minimums
+// (which keep the old non-flexible versions real clients still send, see COMPAT.md), with
+// Produce/Fetch capped at 12 until topic ids are implemented, OffsetCommit/OffsetFetch at 9 and
+// DescribeGroups at 5. DescribeConfigs starts at 1 and WriteTxnMarkers at 1, as in Kafka 4.
+// `flexible from i16::MAX` marks an API with no flexible version.
 apis! {
     /// Produce (0).
     Produce = 0, produce::{ProduceRequest, ProduceResponse},
@@ -330,9 +334,36 @@ apis! {
     /// Metadata (3).
     Metadata = 3, metadata::{MetadataRequest, MetadataResponse},
         versions 0..=12, flexible from 9;
+    /// OffsetCommit (8).
+    OffsetCommit = 8, offset_commit::{OffsetCommitRequest, OffsetCommitResponse},
+        versions 2..=9, flexible from 8;
+    /// OffsetFetch (9).
+    OffsetFetch = 9, offset_fetch::{OffsetFetchRequest, OffsetFetchResponse},
+        versions 1..=9, flexible from 6;
     /// FindCoordinator (10).
     FindCoordinator = 10, find_coordinator::{FindCoordinatorRequest, FindCoordinatorResponse},
         versions 0..=6, flexible from 3;
+    /// JoinGroup (11).
+    JoinGroup = 11, join_group::{JoinGroupRequest, JoinGroupResponse},
+        versions 0..=9, flexible from 6;
+    /// Heartbeat (12).
+    Heartbeat = 12, heartbeat::{HeartbeatRequest, HeartbeatResponse},
+        versions 0..=4, flexible from 4;
+    /// LeaveGroup (13).
+    LeaveGroup = 13, leave_group::{LeaveGroupRequest, LeaveGroupResponse},
+        versions 0..=5, flexible from 4;
+    /// SyncGroup (14).
+    SyncGroup = 14, sync_group::{SyncGroupRequest, SyncGroupResponse},
+        versions 0..=5, flexible from 4;
+    /// DescribeGroups (15).
+    DescribeGroups = 15, describe_groups::{DescribeGroupsRequest, DescribeGroupsResponse},
+        versions 0..=5, flexible from 5;
+    /// ListGroups (16).
+    ListGroups = 16, list_groups::{ListGroupsRequest, ListGroupsResponse},
+        versions 0..=5, flexible from 3;
+    /// SaslHandshake (17).
+    SaslHandshake = 17, sasl_handshake::{SaslHandshakeRequest, SaslHandshakeResponse},
+        versions 0..=1, flexible from i16::MAX;
     /// ApiVersions (18).
     ApiVersions = 18, api_versions::{ApiVersionsRequest, ApiVersionsResponse},
         versions 0..=4, flexible from 3;
@@ -342,6 +373,9 @@ apis! {
     /// DeleteTopics (20).
     DeleteTopics = 20, delete_topics::{DeleteTopicsRequest, DeleteTopicsResponse},
         versions 1..=6, flexible from 4;
+    /// DeleteRecords (21).
+    DeleteRecords = 21, delete_records::{DeleteRecordsRequest, DeleteRecordsResponse},
+        versions 0..=2, flexible from 2;
     /// InitProducerId (22).
     InitProducerId = 22, init_producer_id::{InitProducerIdRequest, InitProducerIdResponse},
         versions 0..=5, flexible from 2;
@@ -349,4 +383,132 @@ apis! {
     OffsetForLeaderEpoch = 23,
         offset_for_leader_epoch::{OffsetForLeaderEpochRequest, OffsetForLeaderEpochResponse},
         versions 2..=4, flexible from 4;
+    /// AddPartitionsToTxn (24).
+    AddPartitionsToTxn = 24,
+        add_partitions_to_txn::{AddPartitionsToTxnRequest, AddPartitionsToTxnResponse},
+        versions 0..=5, flexible from 3;
+    /// AddOffsetsToTxn (25).
+    AddOffsetsToTxn = 25, add_offsets_to_txn::{AddOffsetsToTxnRequest, AddOffsetsToTxnResponse},
+        versions 0..=4, flexible from 3;
+    /// EndTxn (26).
+    EndTxn = 26, end_txn::{EndTxnRequest, EndTxnResponse},
+        versions 0..=5, flexible from 3;
+    /// WriteTxnMarkers (27).
+    WriteTxnMarkers = 27, write_txn_markers::{WriteTxnMarkersRequest, WriteTxnMarkersResponse},
+        versions 1..=1, flexible from 1;
+    /// TxnOffsetCommit (28).
+    TxnOffsetCommit = 28, txn_offset_commit::{TxnOffsetCommitRequest, TxnOffsetCommitResponse},
+        versions 0..=5, flexible from 3;
+    /// DescribeConfigs (32).
+    DescribeConfigs = 32, describe_configs::{DescribeConfigsRequest, DescribeConfigsResponse},
+        versions 1..=4, flexible from 4;
+    /// AlterConfigs (33).
+    AlterConfigs = 33, alter_configs::{AlterConfigsRequest, AlterConfigsResponse},
+        versions 0..=2, flexible from 2;
+    /// SaslAuthenticate (36).
+    SaslAuthenticate = 36, sasl_authenticate::{SaslAuthenticateRequest, SaslAuthenticateResponse},
+        versions 0..=2, flexible from 2;
+    /// CreatePartitions (37).
+    CreatePartitions = 37, create_partitions::{CreatePartitionsRequest, CreatePartitionsResponse},
+        versions 0..=3, flexible from 2;
+    /// DeleteGroups (42).
+    DeleteGroups = 42, delete_groups::{DeleteGroupsRequest, DeleteGroupsResponse},
+        versions 0..=2, flexible from 2;
+    /// IncrementalAlterConfigs (44).
+    IncrementalAlterConfigs = 44,
+        incremental_alter_configs::{IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse},
+        versions 0..=1, flexible from 1;
+    /// OffsetDelete (47).
+    OffsetDelete = 47, offset_delete::{OffsetDeleteRequest, OffsetDeleteResponse},
+        versions 0..=0, flexible from i16::MAX;
+    /// DescribeCluster (60).
+    DescribeCluster = 60, describe_cluster::{DescribeClusterRequest, DescribeClusterResponse},
+        versions 0..=2, flexible from 0;
+}
+
+#[cfg(test)]
+mod tests {
+    use expect_test::expect;
+
+    use super::*;
+
+    /// The advertised table, one API per line: a change to a range shows up in review.
+    #[test]
+    fn advertised_ranges() {
+        let table: String = ApiKey::all()
+            .iter()
+            .map(|api_key| {
+                let versions = api_key.supported_versions();
+                let flexible = match api_key.flexible_from() {
+                    i16::MAX => "none".to_owned(),
+                    version => format!("{version}+"),
+                };
+                format!(
+                    "{:>2} {:<24} {}-{} flexible {flexible}\n",
+                    api_key.code(),
+                    api_key.name(),
+                    versions.min,
+                    versions.max
+                )
+            })
+            .collect();
+        expect![[r#"
+             0 Produce                  3-12 flexible 9+
+             1 Fetch                    4-12 flexible 12+
+             2 ListOffsets              1-9 flexible 6+
+             3 Metadata                 0-12 flexible 9+
+             8 OffsetCommit             2-9 flexible 8+
+             9 OffsetFetch              1-9 flexible 6+
+            10 FindCoordinator          0-6 flexible 3+
+            11 JoinGroup                0-9 flexible 6+
+            12 Heartbeat                0-4 flexible 4+
+            13 LeaveGroup               0-5 flexible 4+
+            14 SyncGroup                0-5 flexible 4+
+            15 DescribeGroups           0-5 flexible 5+
+            16 ListGroups               0-5 flexible 3+
+            17 SaslHandshake            0-1 flexible none
+            18 ApiVersions              0-4 flexible 3+
+            19 CreateTopics             2-7 flexible 5+
+            20 DeleteTopics             1-6 flexible 4+
+            21 DeleteRecords            0-2 flexible 2+
+            22 InitProducerId           0-5 flexible 2+
+            23 OffsetForLeaderEpoch     2-4 flexible 4+
+            24 AddPartitionsToTxn       0-5 flexible 3+
+            25 AddOffsetsToTxn          0-4 flexible 3+
+            26 EndTxn                   0-5 flexible 3+
+            27 WriteTxnMarkers          1-1 flexible 1+
+            28 TxnOffsetCommit          0-5 flexible 3+
+            32 DescribeConfigs          1-4 flexible 4+
+            33 AlterConfigs             0-2 flexible 2+
+            36 SaslAuthenticate         0-2 flexible 2+
+            37 CreatePartitions         0-3 flexible 2+
+            42 DeleteGroups             0-2 flexible 2+
+            44 IncrementalAlterConfigs  0-1 flexible 1+
+            47 OffsetDelete             0-0 flexible none
+            60 DescribeCluster          0-2 flexible 0+
+        "#]]
+        .assert_eq(&table);
+    }
+
+    #[test]
+    fn api_keys_round_trip_and_flexibility_is_consistent() {
+        for api_key in ApiKey::all() {
+            assert_eq!(ApiKey::try_from(api_key.code()).unwrap(), *api_key);
+            let versions = api_key.supported_versions();
+            assert!(versions.min <= versions.max, "{api_key:?}");
+            for version in versions.min..=versions.max {
+                let flexible = api_key.is_flexible(version);
+                assert_eq!(
+                    api_key.request_header_version(version),
+                    if flexible { 2 } else { 1 }
+                );
+            }
+        }
+        assert!(!ApiKey::SaslHandshake.is_flexible(1));
+        assert!(ApiKey::DescribeCluster.is_flexible(0));
+        assert!(matches!(
+            ApiKey::try_from(99),
+            Err(Error::UnknownApiKey(99))
+        ));
+    }
 }

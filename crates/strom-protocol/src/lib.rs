@@ -33,10 +33,12 @@
 //! field is `Option<..>`, `[]Foo` is `Vec<Foo>`, `records` is `Option<Bytes>`, `uuid` is
 //! [`Uuid`]). Add `pub mod <api>;` to `src/messages.rs`, and one line to the `apis!` list at the
 //! bottom of `src/api.rs` with the API key, the two type names, the version range to advertise
-//! and the first flexible version. Finally add one line to the `round_trips!` list in
-//! `tests/it/round_trip.rs` and one to the `differential!` list in `tests/it/differential.rs`
-//! (naming the `kafka_protocol::messages` type); the frame, robustness and fuzz tests pick the
-//! new API up from `ApiKey::all()` by themselves.
+//! and the first flexible version (`i16::MAX` for an API with no flexible version); run the
+//! `advertised_ranges` test in `api.rs` with `UPDATE_EXPECT=1` and review its new table line.
+//! Finally add one line to the `round_trips!` list in `tests/it/round_trip.rs` and one to the
+//! `differential!` list in `tests/it/differential.rs` (naming the `kafka_protocol::messages`
+//! type); the frame, robustness and fuzz tests pick the new API up from `ApiKey::all()` by
+//! themselves.
 //!
 //! The `testing` feature adds random message generation (`random`, `Request::random`) and the
 //! fuzz check (`fuzzing`) for tests; production code does not enable it.

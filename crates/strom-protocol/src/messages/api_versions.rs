@@ -6,7 +6,7 @@
 use crate::field::since;
 
 crate::wire_struct! {
-    /// The body of a ApiVersions request.
+    /// The body of an ApiVersions request.
     pub struct ApiVersionsRequest {
         /// Wire field `ClientSoftwareName`: versions 3+.
         client_software_name: String => since(3),
@@ -14,7 +14,7 @@ crate::wire_struct! {
         client_software_version: String => since(3),
     }
 
-    /// The body of a ApiVersions response.
+    /// The body of an ApiVersions response.
     pub struct ApiVersionsResponse {
         /// Wire field `ErrorCode`: versions 0+.
         error_code: i16 => since(0),

@@ -72,7 +72,8 @@ crate::wire_struct! {
         /// Wire field `ReplicationFactor`: versions 5+, default `-1`.
         replication_factor: i16 = -1 => since(5),
         /// Wire field `Configs`: versions 5+, nullable 5+.
-        configs: Option<Vec<CreatableTopicConfigs>> = Some(Default::default()) => since(5).nullable_since(5),
+        configs: Option<Vec<CreatableTopicConfigs>> = Some(Default::default())
+            => since(5).nullable_since(5),
     }
 
     /// An element of `Configs` in `CreatableTopicResult`.

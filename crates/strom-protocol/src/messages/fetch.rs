@@ -105,7 +105,8 @@ crate::wire_struct! {
         /// Wire field `SnapshotId`: versions 12+, tagged (tag 2).
         snapshot_id: SnapshotId => since(12).tag(2),
         /// Wire field `AbortedTransactions`: versions 4+, nullable 4+.
-        aborted_transactions: Option<Vec<AbortedTransaction>> = Some(Default::default()) => since(4).nullable_since(4),
+        aborted_transactions: Option<Vec<AbortedTransaction>> = Some(Default::default())
+            => since(4).nullable_since(4),
         /// Wire field `PreferredReadReplica`: versions 11+, default `-1`.
         preferred_read_replica: i32 = -1 => since(11),
         /// Wire field `Records`: versions 0+, nullable 0+.

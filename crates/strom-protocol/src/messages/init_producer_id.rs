@@ -6,7 +6,7 @@
 use crate::field::since;
 
 crate::wire_struct! {
-    /// The body of a InitProducerId request.
+    /// The body of an InitProducerId request.
     pub struct InitProducerIdRequest {
         /// Wire field `TransactionalId`: versions 0+, nullable 0+.
         transactional_id: Option<String> = Some(String::new()) => since(0).nullable_since(0),
@@ -18,7 +18,7 @@ crate::wire_struct! {
         producer_epoch: i16 = -1 => since(3),
     }
 
-    /// The body of a InitProducerId response.
+    /// The body of an InitProducerId response.
     pub struct InitProducerIdResponse {
         /// Wire field `ThrottleTimeMs`: versions 0+.
         throttle_time_ms: i32 => since(0),

@@ -10,7 +10,8 @@ crate::wire_struct! {
     /// The body of a Metadata request.
     pub struct MetadataRequest {
         /// Wire field `Topics`: versions 0+, nullable 1+.
-        topics: Option<Vec<MetadataRequestTopic>> = Some(Default::default()) => since(0).nullable_since(1),
+        topics: Option<Vec<MetadataRequestTopic>> = Some(Default::default())
+            => since(0).nullable_since(1),
         /// Wire field `AllowAutoTopicCreation`: versions 4+, default `true`.
         allow_auto_topic_creation: bool = true => since(4),
         /// Wire field `IncludeClusterAuthorizedOperations`: versions 8-10.

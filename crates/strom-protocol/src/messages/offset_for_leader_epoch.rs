@@ -6,7 +6,7 @@
 use crate::field::since;
 
 crate::wire_struct! {
-    /// The body of a OffsetForLeaderEpoch request.
+    /// The body of an OffsetForLeaderEpoch request.
     pub struct OffsetForLeaderEpochRequest {
         /// Wire field `ReplicaId`: versions 3+, default `-2`.
         replica_id: i32 = -2 => since(3),
@@ -32,7 +32,7 @@ crate::wire_struct! {
         leader_epoch: i32 => since(0),
     }
 
-    /// The body of a OffsetForLeaderEpoch response.
+    /// The body of an OffsetForLeaderEpoch response.
     pub struct OffsetForLeaderEpochResponse {
         /// Wire field `ThrottleTimeMs`: versions 2+.
         throttle_time_ms: i32 => since(2),

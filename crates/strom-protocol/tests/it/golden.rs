@@ -17,7 +17,8 @@ pub fn golden_frame(name: &str) -> Bytes {
     Bytes::from(bytes)
 }
 
-/// The golden frame files, for other tests that replay them.
+/// The golden frame files that are also seeds of the fuzz corpus, for the tests that replay them.
+/// The group frames (FindCoordinator, JoinGroup) are checked below but are not seeds yet.
 pub const GOLDEN_FRAMES: &[&str] = &[
     "kcat-api-versions-v3.hex",
     "kcat-metadata-v4.hex",
@@ -203,6 +204,152 @@ fn kafka_python_metadata_v12() {
                     allow_auto_topic_creation: true,
                     include_cluster_authorized_operations: false,
                     include_topic_authorized_operations: false,
+                    unknown_tagged_fields: [],
+                },
+            ),
+        )
+    "#]],
+    );
+}
+
+#[test]
+fn confluent_kafka_find_coordinator_v2() {
+    check(
+        "confluent-kafka-find-coordinator-v2.hex",
+        expect![[r#"
+        (
+            RequestHeader {
+                api_key: FindCoordinator,
+                api_version: 2,
+                correlation_id: 3,
+                client_id: Some(
+                    "golden",
+                ),
+                unknown_tagged_fields: [],
+            },
+            FindCoordinator(
+                FindCoordinatorRequest {
+                    key: "golden-group",
+                    key_type: 0,
+                    coordinator_keys: [],
+                    unknown_tagged_fields: [],
+                },
+            ),
+        )
+    "#]],
+    );
+}
+
+#[test]
+fn confluent_kafka_join_group_v5() {
+    check(
+        "confluent-kafka-join-group-v5.hex",
+        expect![[r#"
+        (
+            RequestHeader {
+                api_key: JoinGroup,
+                api_version: 5,
+                correlation_id: 3,
+                client_id: Some(
+                    "golden",
+                ),
+                unknown_tagged_fields: [],
+            },
+            JoinGroup(
+                JoinGroupRequest {
+                    group_id: "golden-group",
+                    session_timeout_ms: 10000,
+                    rebalance_timeout_ms: 300000,
+                    member_id: "",
+                    group_instance_id: None,
+                    protocol_type: "consumer",
+                    protocols: [
+                        JoinGroupRequestProtocol {
+                            name: "range",
+                            metadata: b"\0\x03\0\0\0\x01\0\x0cgolden-topic\0\0\0\0\0\0\0\0\xff\xff\xff\xff\0\0",
+                            unknown_tagged_fields: [],
+                        },
+                        JoinGroupRequestProtocol {
+                            name: "roundrobin",
+                            metadata: b"\0\x03\0\0\0\x01\0\x0cgolden-topic\0\0\0\0\0\0\0\0\xff\xff\xff\xff\0\0",
+                            unknown_tagged_fields: [],
+                        },
+                    ],
+                    reason: None,
+                    unknown_tagged_fields: [],
+                },
+            ),
+        )
+    "#]],
+    );
+}
+
+#[test]
+fn kafka_python_find_coordinator_v6() {
+    check(
+        "kafka-python-find-coordinator-v6.hex",
+        expect![[r#"
+        (
+            RequestHeader {
+                api_key: FindCoordinator,
+                api_version: 6,
+                correlation_id: 2,
+                client_id: Some(
+                    "golden",
+                ),
+                unknown_tagged_fields: [],
+            },
+            FindCoordinator(
+                FindCoordinatorRequest {
+                    key: "",
+                    key_type: 0,
+                    coordinator_keys: [
+                        "golden-group",
+                    ],
+                    unknown_tagged_fields: [],
+                },
+            ),
+        )
+    "#]],
+    );
+}
+
+#[test]
+fn kafka_python_join_group_v7() {
+    check(
+        "kafka-python-join-group-v7.hex",
+        expect![[r#"
+        (
+            RequestHeader {
+                api_key: JoinGroup,
+                api_version: 7,
+                correlation_id: 2,
+                client_id: Some(
+                    "golden",
+                ),
+                unknown_tagged_fields: [],
+            },
+            JoinGroup(
+                JoinGroupRequest {
+                    group_id: "golden-group",
+                    session_timeout_ms: 45000,
+                    rebalance_timeout_ms: 300000,
+                    member_id: "",
+                    group_instance_id: None,
+                    protocol_type: "consumer",
+                    protocols: [
+                        JoinGroupRequestProtocol {
+                            name: "range",
+                            metadata: b"\0\0\0\0\0\x01\0\x0cgolden-topic\0\0\0\0",
+                            unknown_tagged_fields: [],
+                        },
+                        JoinGroupRequestProtocol {
+                            name: "roundrobin",
+                            metadata: b"\0\0\0\0\0\x01\0\x0cgolden-topic\0\0\0\0",
+                            unknown_tagged_fields: [],
+                        },
+                    ],
+                    reason: None,
                     unknown_tagged_fields: [],
                 },
             ),
