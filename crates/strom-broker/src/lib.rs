@@ -1,7 +1,31 @@
-//! The Strom broker: configuration, and (as the broker work lands) the network server, the
-//! per-API request handlers and the wiring of the log, group and metadata crates.
+//! The Strom broker: configuration, the network server, the per-API request handlers and the
+//! wiring of the log, metadata and group crates into a single-node broker ([`Broker::start`]).
 //!
 //! It holds no record-format or state-machine logic of its own: those live in the crates below.
+//! Not yet here: replication, transactions, SASL/TLS.
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), strom_broker::Error> {
+//! use strom_broker::Broker;
+//! use strom_broker::config::BrokerConfig;
+//!
+//! let running = Broker::start(BrokerConfig::defaults()).await?;
+//! println!("listening on {}", running.local_addr());
+//! running.shutdown().await?;
+//! # Ok(())
+//! # }
+//! ```
 
+mod broker;
 pub mod config;
+pub mod dispatch;
+mod error;
+mod groups;
+pub mod handlers;
+pub mod producer_ids;
+pub mod producer_state;
+mod random_id;
 pub mod server;
+
+pub use crate::broker::{Broker, RunningBroker, log_config, now};
+pub use crate::error::Error;

@@ -1,12 +1,15 @@
 //! The TCP server: accepts connections, reads size-prefixed request frames, runs a handler per
 //! request and writes the responses back in request order.
 //!
-//! Each connection has a reader and a writer. The reader starts the handler for every frame as
-//! soon as it arrives (pipelining) and queues the handler's task; the writer awaits those tasks in
-//! queue order, so a slow request (a long-polling fetch) delays only later responses on its own
-//! connection. The number of requests in flight per connection is bounded, as is the frame size.
-//! A frame whose size prefix is out of range closes that connection only. This module knows
-//! nothing about Kafka messages: the handler does.
+//! Each connection has a reader and a processor. The reader keeps reading frames ahead (a client
+//! may pipeline requests) into a bounded queue; the processor runs the handler of each request
+//! to completion, one at a time, and writes its reply before starting the next. Running a
+//! connection's requests one after another is Kafka's contract, and clients depend on it:
+//! pipelined Produce batches must be appended in the order they were sent, and two pipelined
+//! OffsetCommits must take effect in order. A slow request (a long-polling fetch) therefore
+//! delays later requests on its own connection only; other connections are independent. The
+//! frame size is bounded, and a frame whose size prefix is out of range closes that connection
+//! only. This module knows nothing about Kafka messages: the handler does.
 
 use std::future::Future;
 use std::io;
@@ -18,7 +21,6 @@ use bytes::{Bytes, BytesMut};
 use tokio::io::{AsyncReadExt, AsyncWriteExt, BufWriter};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, mpsc, watch};
-use tokio::task::JoinHandle;
 
 /// Limits of the server (Kafka's `socket.request.max.bytes`, `max.connections`,
 /// `connections.max.idle.ms`).
@@ -30,7 +32,7 @@ pub struct ServerConfig {
     pub max_connections: u32,
     /// A connection with no request for this long is closed.
     pub idle_timeout: Duration,
-    /// Most requests of one connection being handled at once.
+    /// Most requests of one connection read ahead of the one being handled.
     pub max_in_flight: usize,
 }
 
@@ -113,8 +115,8 @@ where
 {
     stream.set_nodelay(true)?;
     let (mut reader, writer) = stream.into_split();
-    let (queue, pending) = mpsc::channel::<JoinHandle<Reply>>(config.max_in_flight.max(1));
-    let writing = tokio::spawn(write_replies(writer, pending));
+    let (queue, pending) = mpsc::channel::<Bytes>(config.max_in_flight.max(1));
+    let processing = tokio::spawn(process_requests(peer, writer, pending, handler));
     loop {
         let frame = tokio::select! {
             frame = tokio::time::timeout(config.idle_timeout, read_frame(&mut reader, config.max_frame_bytes)) => frame,
@@ -132,14 +134,13 @@ where
                 break;
             }
         };
-        let task = tokio::spawn(handler(peer, frame));
-        if queue.send(task).await.is_err() {
-            // The writer stopped (the client went away or a handler asked to close).
+        if queue.send(frame).await.is_err() {
+            // The processor stopped (the client went away or a handler asked to close).
             break;
         }
     }
     drop(queue);
-    match writing.await {
+    match processing.await {
         Ok(res) => res,
         Err(join_error) => Err(io::Error::other(join_error)),
     }
@@ -190,13 +191,22 @@ async fn read_frame(
     Ok(Some(buffer.freeze()))
 }
 
-async fn write_replies(
+/// Handles the queued requests of one connection in order, each to completion before the next,
+/// and writes the replies.
+async fn process_requests<H, F>(
+    peer: Peer,
     writer: tokio::net::tcp::OwnedWriteHalf,
-    mut pending: mpsc::Receiver<JoinHandle<Reply>>,
-) -> io::Result<()> {
+    mut pending: mpsc::Receiver<Bytes>,
+    handler: H,
+) -> io::Result<()>
+where
+    H: Fn(Peer, Bytes) -> F + Send + Sync + Clone + 'static,
+    F: Future<Output = Reply> + Send + 'static,
+{
     let mut writer = BufWriter::with_capacity(64 * 1024, writer);
-    while let Some(task) = pending.recv().await {
-        let reply = match task.await {
+    while let Some(frame) = pending.recv().await {
+        // The handler runs as its own task so that a bug that panics in it is caught here.
+        let reply = match tokio::spawn(handler(peer, frame)).await {
             Ok(reply) => reply,
             // A handler that panicked is a bug; the connection cannot continue in order.
             Err(join_error) => return Err(io::Error::other(join_error)),
@@ -210,7 +220,7 @@ async fn write_replies(
             Reply::Nothing => {}
             Reply::Close => break,
         }
-        // Flush when nothing else is ready, so pipelined responses share a write.
+        // Flush when no request is waiting, so replies to pipelined requests share a write.
         if pending.is_empty() {
             writer.flush().await?;
         }

@@ -19,6 +19,10 @@ use crate::{
 /// Suffix of a partition directory being deleted (removed on the next open if a crash stopped it).
 const DELETED_SUFFIX: &str = ".deleted";
 
+/// Prefix of the metadata log's directory (KRaft's `__cluster_metadata-0`), which lives among the
+/// partition logs in the first log dir but belongs to strom-metadata, not to this manager.
+const METADATA_DIR_PREFIX: &str = "__cluster_metadata-";
+
 /// A topic partition; its directory name is `topic-partition`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct TopicPartition {
@@ -87,6 +91,9 @@ impl LogManager {
                 let Some(name) = entry.file_name().to_str().map(str::to_owned) else {
                     continue;
                 };
+                if name.starts_with(METADATA_DIR_PREFIX) {
+                    continue;
+                }
                 if name.ends_with(DELETED_SUFFIX) {
                     fs::remove_dir_all(entry.path())?;
                     continue;

@@ -4,4 +4,12 @@
     reason = "test set-up fails loudly; library code keeps the lint"
 )]
 
+mod admin;
+mod admin_configs;
+mod api_versions;
+mod bad_input;
+mod fixture;
+mod groups;
+mod idempotence;
+mod produce_fetch;
 mod server;

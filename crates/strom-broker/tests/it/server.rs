@@ -146,3 +146,44 @@ async fn a_frame_announced_large_but_sent_slowly_is_assembled() {
     stream.write_all(tail).await.unwrap();
     assert_eq!(read_reply(&mut stream).await.unwrap(), body);
 }
+
+/// Kafka's contract: a connection's requests take effect in the order they were sent. A slow
+/// first request must finish before a fast second one starts, even when both were pipelined.
+#[tokio::test]
+async fn pipelined_requests_are_handled_one_at_a_time_in_order() {
+    let events = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let recorded = std::sync::Arc::clone(&events);
+    let handler = move |_peer: Peer, frame: Bytes| {
+        let events = std::sync::Arc::clone(&recorded);
+        async move {
+            let name = String::from_utf8_lossy(&frame).into_owned();
+            events.lock().unwrap().push(format!("start {name}"));
+            if let Some(digit @ b'0'..=b'9') = frame.first() {
+                tokio::time::sleep(Duration::from_millis(u64::from(digit - b'0') * 10)).await;
+            }
+            events.lock().unwrap().push(format!("end {name}"));
+            let size = Bytes::copy_from_slice(&(frame.len() as u32).to_be_bytes());
+            Reply::Frame(vec![size, frame])
+        }
+    };
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let (_stop, stopped) = watch::channel(false);
+    let _task = tokio::spawn(serve(listener, config(), handler, stopped));
+
+    let mut stream = TcpStream::connect(address).await.unwrap();
+    let mut requests = Vec::new();
+    for body in [&b"5a"[..], b"0b", b"2c"] {
+        requests.extend(frame(body));
+    }
+    stream.write_all(&requests).await.unwrap();
+    for expected in [&b"5a"[..], b"0b", b"2c"] {
+        assert_eq!(read_reply(&mut stream).await.unwrap(), expected);
+    }
+    assert_eq!(
+        *events.lock().unwrap(),
+        [
+            "start 5a", "end 5a", "start 0b", "end 0b", "start 2c", "end 2c"
+        ]
+    );
+}

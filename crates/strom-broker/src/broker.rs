@@ -1,0 +1,613 @@
+//! The broker: its configuration, the metadata controller, every partition log with its
+//! idempotent-producer state, the per-partition watches that wake long-polling fetches, and the
+//! background work (retention, compaction, flush ticks). [`Broker::start`] binds the listener,
+//! opens the storage and runs the server; [`RunningBroker::shutdown`] stops it cleanly.
+//!
+//! Locking: the metadata controller and the logs each sit behind one `std::sync::Mutex`, taken
+//! only on blocking threads (`spawn_blocking`) and never across an `.await`. The log lock is
+//! taken after the controller lock when both are needed. Wire messages are not handled here:
+//! `dispatch` and `handlers` do that.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use strom_log::{LogConfig, LogManager, TopicPartition};
+use strom_metadata::{
+    BrokerId, BrokerRegistration, ClusterId, CreateTopic, CreatedTopic, DeletedTopic, LocalConfig,
+    LocalController, MetadataImage, Mode, PartitionIndex, TopicImage, TopicRef,
+};
+use strom_record::{LeaderEpoch, Offset, Timestamp};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::config::{self, BrokerConfig, TopicConfig};
+use crate::groups::{self, GroupService};
+use crate::producer_ids::ProducerIdAllocator;
+use crate::producer_state::ProducerTable;
+use crate::server::{self, ServerConfig};
+use crate::{Error, dispatch, random_id};
+
+/// Longest time shutdown waits for open connections to finish their queued responses.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+/// How often the `flush.ms` tick runs.
+const FLUSH_TICK: Duration = Duration::from_millis(200);
+
+/// The topic part of the metadata log's directory name, which lives among the partition logs in
+/// the first log dir (as in KRaft) but is not a partition the broker serves. The log manager
+/// skips it; the broker checks again before deleting "stray" logs, since deleting it would lose
+/// the cluster's metadata.
+const METADATA_TOPIC: &str = "__cluster_metadata";
+
+/// A running single-node broker's shared state.
+#[derive(Debug)]
+pub struct Broker {
+    config: BrokerConfig,
+    node_id: BrokerId,
+    cluster_id: ClusterId,
+    endpoint: config::Endpoint,
+    controller: Mutex<LocalController>,
+    logs: Mutex<Option<Logs>>,
+    watches: Mutex<HashMap<TopicPartition, watch::Sender<Offset>>>,
+    producer_ids: Mutex<ProducerIdAllocator>,
+    groups: GroupService,
+    shutdown: watch::Receiver<bool>,
+}
+
+/// The partition logs and, per partition, the idempotent producers' state.
+#[derive(Debug)]
+pub(crate) struct Logs {
+    /// Every partition log.
+    pub manager: LogManager,
+    /// Producer state per partition (present for every partition with a log).
+    pub producers: HashMap<TopicPartition, ProducerTable>,
+}
+
+/// A started broker: its address, and the handle to stop it.
+#[derive(Debug)]
+pub struct RunningBroker {
+    local_addr: SocketAddr,
+    broker: Arc<Broker>,
+    stop: watch::Sender<bool>,
+    server: JoinHandle<()>,
+    background: JoinHandle<()>,
+    group_timer: JoinHandle<()>,
+}
+
+/// The current time as a record timestamp (milliseconds since the Unix epoch).
+pub fn now() -> Timestamp {
+    let millis = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_millis());
+    Timestamp(i64::try_from(millis).unwrap_or(i64::MAX))
+}
+
+/// The log configuration a topic configuration implies.
+pub fn log_config(topic: &TopicConfig) -> LogConfig {
+    let cleanup_policy = match (topic.cleanup_policy.compact, topic.cleanup_policy.delete) {
+        (true, true) => strom_log::CleanupPolicy::CompactAndDelete,
+        (true, false) => strom_log::CleanupPolicy::Compact,
+        (false, _) => strom_log::CleanupPolicy::Delete,
+    };
+    let message_timestamp_type = match topic.message_timestamp_type {
+        config::TimestampType::CreateTime => strom_record::TimestampType::CreateTime,
+        config::TimestampType::LogAppendTime => strom_record::TimestampType::LogAppendTime,
+    };
+    LogConfig {
+        segment_bytes: topic.segment_bytes,
+        segment_ms: topic.segment_ms,
+        retention_ms: topic.retention_ms,
+        retention_bytes: topic.retention_bytes,
+        cleanup_policy,
+        delete_retention_ms: topic.delete_retention_ms,
+        min_compaction_lag_ms: topic.min_compaction_lag_ms,
+        flush_messages: topic.flush_messages,
+        flush_ms: topic.flush_ms,
+        index_interval_bytes: topic.index_interval_bytes,
+        max_message_bytes: topic.max_message_bytes,
+        message_timestamp_type,
+    }
+}
+
+impl Broker {
+    /// Binds the first listener, opens (or formats) the data directories, registers this node in
+    /// the metadata log with its advertised endpoint, and starts serving.
+    pub async fn start(config: BrokerConfig) -> Result<RunningBroker, Error> {
+        let Some(listener_endpoint) = config.listeners.first().cloned() else {
+            return Err(Error::Config(config::ConfigError::InvalidValue {
+                key: "listeners".to_owned(),
+                value: String::new(),
+                reason: "at least one listener is needed".to_owned(),
+            }));
+        };
+        let bind_host = match listener_endpoint.host.as_str() {
+            "" => "0.0.0.0",
+            host => host,
+        };
+        let listener = TcpListener::bind((bind_host, listener_endpoint.port)).await?;
+        let local_addr = listener.local_addr()?;
+        let mut endpoint = config
+            .advertised_listeners
+            .first()
+            .cloned()
+            .unwrap_or_else(|| listener_endpoint.clone());
+        if endpoint.port == 0 {
+            endpoint.port = local_addr.port();
+        }
+        let (stop, shutdown) = watch::channel(false);
+        let broker = tokio::task::spawn_blocking(move || open(config, endpoint, shutdown))
+            .await
+            .map_err(|error| Error::Task(error.to_string()))??;
+        let broker = Arc::new(broker);
+        tracing::info!(
+            node_id = broker.node_id.0,
+            cluster_id = %broker.cluster_id,
+            address = %local_addr,
+            advertised = %broker.endpoint,
+            "broker listening"
+        );
+        let server_config = ServerConfig {
+            max_frame_bytes: broker.config.socket_request_max_bytes,
+            max_connections: broker.config.max_connections,
+            idle_timeout: Duration::from_millis(broker.config.connections_max_idle_ms),
+            max_in_flight: 64,
+        };
+        let handler_broker = Arc::clone(&broker);
+        let handler = move |peer, frame| dispatch::handle(Arc::clone(&handler_broker), peer, frame);
+        let server = tokio::spawn(server::serve(
+            listener,
+            server_config,
+            handler,
+            stop.subscribe(),
+        ));
+        let background = tokio::spawn(background(Arc::clone(&broker), stop.subscribe()));
+        let group_timer = tokio::spawn(groups::run(Arc::clone(&broker), stop.subscribe()));
+        Ok(RunningBroker {
+            local_addr,
+            broker,
+            stop,
+            server,
+            background,
+            group_timer,
+        })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &BrokerConfig {
+        &self.config
+    }
+
+    /// The consumer group service.
+    pub(crate) fn groups(&self) -> &GroupService {
+        &self.groups
+    }
+
+    /// This node's id.
+    pub fn node_id(&self) -> BrokerId {
+        self.node_id
+    }
+
+    /// The cluster id.
+    pub fn cluster_id(&self) -> &ClusterId {
+        &self.cluster_id
+    }
+
+    /// The endpoint clients are told to connect to.
+    pub fn endpoint(&self) -> &config::Endpoint {
+        &self.endpoint
+    }
+
+    /// The current metadata image.
+    pub fn image(&self) -> Arc<MetadataImage> {
+        self.controller().image()
+    }
+
+    /// The metadata controller, locked. Blocking: call it from a blocking thread.
+    pub fn controller(&self) -> MutexGuard<'_, LocalController> {
+        self.controller
+            .lock()
+            .expect("a panic while holding the controller lock already failed the broker")
+    }
+
+    /// The effective configuration of a topic (its overrides over the broker defaults).
+    pub fn topic_config(&self, topic: &TopicImage) -> TopicConfig {
+        // Overrides were validated before they were stored; if one still does not resolve
+        // (a value written by a newer version), the broker defaults are the safe choice.
+        self.config
+            .topic_config(&topic.configs)
+            .unwrap_or_else(|error| {
+                tracing::warn!(topic = topic.name, %error, "topic config does not resolve; using defaults");
+                self.config.topic_defaults.clone()
+            })
+    }
+
+    /// Applies a topic's current configuration (from the metadata image) to its partition logs:
+    /// what the config admin handlers call after changing a topic's overrides. Blocking.
+    pub fn apply_topic_config(&self, topic: &str) -> Result<(), Error> {
+        let image = self.image();
+        let Some(topic) = image.topic(topic) else {
+            return Err(strom_metadata::Error::UnknownTopic {
+                name: topic.to_owned(),
+            }
+            .into());
+        };
+        let log_config = log_config(&self.topic_config(topic));
+        self.with_logs(|logs| {
+            for partition in 0..topic.partition_count() {
+                let topic_partition = TopicPartition::new(topic.name.clone(), partition);
+                if let Some(log) = logs.manager.get_mut(&topic_partition) {
+                    log.set_config(log_config.clone())?;
+                }
+            }
+            Ok(())
+        })?
+    }
+
+    /// Creates topics in the metadata log and, unless only validating, their partition logs.
+    /// Blocking. The outer error is a storage failure; each topic has its own result.
+    pub fn create_topics(
+        &self,
+        topics: &[CreateTopic],
+        mode: Mode,
+    ) -> Result<Vec<Result<CreatedTopic, strom_metadata::Error>>, Error> {
+        let mut controller = self.controller();
+        let res = controller.create_topics(topics, mode)?;
+        if mode == Mode::ValidateOnly {
+            return Ok(res);
+        }
+        let image = controller.image();
+        drop(controller);
+        for created in res.iter().flatten() {
+            let Some(topic) = image.topic(&created.name) else {
+                continue;
+            };
+            self.open_partitions(topic, 0)?;
+            tracing::info!(
+                topic = created.name,
+                partitions = created.replicas.len(),
+                "topic created"
+            );
+        }
+        Ok(res)
+    }
+
+    /// Creates the logs of a topic's partitions from `first` on (new topics start at 0; grown
+    /// topics at their old partition count). Blocking.
+    pub fn open_partitions(&self, topic: &TopicImage, first: u32) -> Result<(), Error> {
+        let log_config = log_config(&self.topic_config(topic));
+        let now = now();
+        self.with_logs(|logs| {
+            for partition in first..topic.partition_count() {
+                let topic_partition = TopicPartition::new(topic.name.clone(), partition);
+                if logs.manager.get(&topic_partition).is_none() {
+                    logs.manager
+                        .create_log(&topic_partition, log_config.clone(), now)?;
+                }
+                self.adopt_log(logs, topic_partition)?;
+            }
+            Ok::<(), Error>(())
+        })?
+    }
+
+    /// Deletes topics from the metadata log, then their partition logs. Blocking.
+    pub fn delete_topics(
+        &self,
+        topics: &[TopicRef],
+    ) -> Result<Vec<Result<DeletedTopic, strom_metadata::Error>>, Error> {
+        let image = self.image();
+        let res = self.controller().delete_topics(topics)?;
+        for deleted in res.iter().flatten() {
+            let partitions = image
+                .topic_by_id(deleted.topic_id)
+                .map_or(0, TopicImage::partition_count);
+            self.with_logs(|logs| {
+                for partition in 0..partitions {
+                    let topic_partition = TopicPartition::new(deleted.name.clone(), partition);
+                    logs.producers.remove(&topic_partition);
+                    if logs.manager.get(&topic_partition).is_some() {
+                        logs.manager.delete_log(&topic_partition)?;
+                    }
+                }
+                Ok::<(), Error>(())
+            })??;
+            let mut watches = self.watches();
+            for partition in 0..partitions {
+                // Dropping the sender wakes the fetches waiting on it.
+                watches.remove(&TopicPartition::new(deleted.name.clone(), partition));
+            }
+            tracing::info!(topic = deleted.name, "topic deleted");
+        }
+        Ok(res)
+    }
+
+    /// Runs `f` with the logs locked. Blocking: call it from a blocking thread.
+    pub(crate) fn with_logs<R>(&self, f: impl FnOnce(&mut Logs) -> R) -> Result<R, Error> {
+        let mut guard = self
+            .logs
+            .lock()
+            .expect("a panic while holding the log lock already failed the broker");
+        match guard.as_mut() {
+            Some(logs) => Ok(f(logs)),
+            None => Err(Error::ShutDown),
+        }
+    }
+
+    /// Tells fetches waiting on `topic_partition` that its high watermark moved.
+    pub(crate) fn notify_high_watermark(&self, topic_partition: &TopicPartition, hw: Offset) {
+        if let Some(sender) = self.watches().get(topic_partition) {
+            sender.send_replace(hw);
+        }
+    }
+
+    /// A receiver that changes when `topic_partition`'s high watermark moves (or closes when the
+    /// partition goes away); `None` for an unknown partition.
+    pub(crate) fn watch_high_watermark(
+        &self,
+        topic_partition: &TopicPartition,
+    ) -> Option<watch::Receiver<Offset>> {
+        self.watches()
+            .get(topic_partition)
+            .map(watch::Sender::subscribe)
+    }
+
+    /// A receiver that turns true when the broker shuts down.
+    pub(crate) fn shutdown_signal(&self) -> watch::Receiver<bool> {
+        self.shutdown.clone()
+    }
+
+    /// A new producer id. Blocking (it may fsync).
+    pub(crate) fn allocate_producer_id(&self) -> Result<i64, Error> {
+        self.producer_ids
+            .lock()
+            .expect("a panic while holding the producer id lock already failed the broker")
+            .allocate()
+    }
+
+    /// Whether `producer_id` was handed out by this broker.
+    pub(crate) fn producer_id_was_allocated(&self, producer_id: i64) -> bool {
+        self.producer_ids
+            .lock()
+            .expect("a panic while holding the producer id lock already failed the broker")
+            .was_allocated(producer_id)
+    }
+
+    fn watches(&self) -> MutexGuard<'_, HashMap<TopicPartition, watch::Sender<Offset>>> {
+        self.watches
+            .lock()
+            .expect("a panic while holding the watch lock already failed the broker")
+    }
+
+    /// Prepares an opened log for serving: leader epoch 0 in its cache, high watermark at its log
+    /// end (one replica: everything appended is committed), producer state, a watch.
+    fn adopt_log(&self, logs: &mut Logs, topic_partition: TopicPartition) -> Result<(), Error> {
+        let Some(log) = logs.manager.get_mut(&topic_partition) else {
+            return Ok(());
+        };
+        if log.latest_epoch().is_none() {
+            log.assign_epoch(LeaderEpoch(0), log.log_start_offset())?;
+        }
+        let hw = log.log_end_offset();
+        log.set_high_watermark(hw);
+        logs.producers.insert(
+            topic_partition.clone(),
+            ProducerTable::from_log(log.producer_states()),
+        );
+        self.watches()
+            .entry(topic_partition)
+            .or_insert_with(|| watch::channel(hw).0)
+            .send_replace(hw);
+        Ok(())
+    }
+}
+
+impl RunningBroker {
+    /// The address the listener is bound to.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// The broker.
+    pub fn broker(&self) -> &Arc<Broker> {
+        &self.broker
+    }
+
+    /// Stops accepting connections, lets open connections finish the responses already queued
+    /// (long-polling fetches return at once), stops the background work, then flushes and closes
+    /// every log, leaving the clean-shutdown markers.
+    pub async fn shutdown(self) -> Result<(), Error> {
+        tracing::info!("broker shutting down");
+        self.stop.send_replace(true);
+        let mut server = self.server;
+        if tokio::time::timeout(SHUTDOWN_GRACE, &mut server)
+            .await
+            .is_err()
+        {
+            tracing::warn!("connections did not finish in time; closing them");
+            server.abort();
+        }
+        if let Err(error) = self.background.await {
+            tracing::warn!(%error, "background task failed");
+        }
+        if let Err(error) = self.group_timer.await {
+            tracing::warn!(%error, "group timer task failed");
+        }
+        let broker = self.broker;
+        tokio::task::spawn_blocking(move || {
+            let logs = broker
+                .logs
+                .lock()
+                .expect("a panic while holding the log lock already failed the broker")
+                .take();
+            if let Some(logs) = logs {
+                logs.manager.close(now())?;
+            }
+            Ok::<(), Error>(())
+        })
+        .await
+        .map_err(|error| Error::Task(error.to_string()))??;
+        tracing::info!("broker stopped; logs flushed and closed");
+        Ok(())
+    }
+}
+
+/// Opens the storage: metadata (formatting a new directory with a random cluster id), this node's
+/// registration, every partition log (creating logs the metadata names but the disk lacks, and
+/// deleting logs of topics the metadata no longer has), and the producer id counter.
+fn open(
+    config: BrokerConfig,
+    endpoint: config::Endpoint,
+    shutdown: watch::Receiver<bool>,
+) -> Result<Broker, Error> {
+    let first_dir: PathBuf =
+        config
+            .log_dirs
+            .first()
+            .cloned()
+            .ok_or_else(|| config::ConfigError::InvalidValue {
+                key: "log.dirs".to_owned(),
+                value: String::new(),
+                reason: "at least one directory is needed".to_owned(),
+            })?;
+    let node_id = BrokerId(config.node_id);
+    let local = LocalConfig::new(
+        first_dir.clone(),
+        node_id,
+        ClusterId(random_id::cluster_id()),
+    );
+    let (mut controller, report) = LocalController::open(&local)?;
+    tracing::info!(
+        replayed_records = report.replayed_records,
+        truncated_bytes = report.truncated_bytes,
+        "metadata loaded"
+    );
+    controller.register_broker(&BrokerRegistration {
+        broker_id: node_id,
+        endpoints: vec![strom_metadata::Endpoint {
+            listener: endpoint.name.clone(),
+            host: endpoint.host.clone(),
+            port: endpoint.port,
+            security_protocol: "PLAINTEXT".to_owned(),
+        }],
+        rack: None,
+        fenced: false,
+    })?;
+    let cluster_id = controller.identity().cluster_id.clone();
+    let now = now();
+    let manager = LogManager::open(&config.log_dirs, &log_config(&config.topic_defaults), now)?;
+    let producer_ids = ProducerIdAllocator::open(&first_dir)?;
+    let groups = GroupService::new(&config);
+    let broker = Broker {
+        config,
+        node_id,
+        cluster_id,
+        endpoint,
+        controller: Mutex::new(controller),
+        logs: Mutex::new(Some(Logs {
+            manager,
+            producers: HashMap::new(),
+        })),
+        watches: Mutex::new(HashMap::new()),
+        producer_ids: Mutex::new(producer_ids),
+        groups,
+        shutdown,
+    };
+    let image = broker.image();
+    broker.with_logs(|logs| {
+        let stray: Vec<TopicPartition> = logs
+            .manager
+            .partitions()
+            .filter(|topic_partition| {
+                topic_partition.topic != METADATA_TOPIC
+                    && image
+                        .partition(
+                            &topic_partition.topic,
+                            PartitionIndex(topic_partition.partition),
+                        )
+                        .is_none()
+            })
+            .cloned()
+            .collect();
+        for topic_partition in stray {
+            tracing::warn!(partition = %topic_partition, "deleting the log of a partition the metadata does not have");
+            logs.manager.delete_log(&topic_partition)?;
+        }
+        Ok::<(), Error>(())
+    })??;
+    let mut partitions = 0;
+    for topic in image.topics() {
+        broker.open_partitions(topic, 0)?;
+        broker.apply_topic_config(&topic.name)?;
+        partitions += topic.partition_count();
+    }
+    tracing::info!(
+        topics = image.topics().count(),
+        partitions,
+        "partition logs opened"
+    );
+    Ok(broker)
+}
+
+/// Retention and compaction every `log.retention.check.interval.ms`, and the `flush.ms` tick,
+/// each pass on a blocking thread, until the broker stops.
+async fn background(broker: Arc<Broker>, mut stop: watch::Receiver<bool>) {
+    let retention_every =
+        Duration::from_millis(broker.config.log_retention_check_interval_ms.max(1));
+    let mut retention = tokio::time::interval(retention_every);
+    retention.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut flush = tokio::time::interval(FLUSH_TICK);
+    flush.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // Both intervals fire at once on creation; the first retention pass waits a full period.
+    retention.tick().await;
+    loop {
+        let pass: fn(&Broker) -> Result<(), Error> = tokio::select! {
+            _ = stop.wait_for(|stop| *stop) => break,
+            _ = retention.tick() => retention_pass,
+            _ = flush.tick() => flush_pass,
+        };
+        let pass_broker = Arc::clone(&broker);
+        match tokio::task::spawn_blocking(move || pass(&pass_broker)).await {
+            Ok(Ok(())) | Ok(Err(Error::ShutDown)) => {}
+            Ok(Err(error)) => tracing::warn!(%error, "background log work failed"),
+            Err(error) => tracing::error!(%error, "background log work panicked"),
+        }
+    }
+}
+
+/// Retention, then compaction, one partition at a time so appends to other partitions wait
+/// for at most one partition's work.
+fn retention_pass(broker: &Broker) -> Result<(), Error> {
+    let partitions: Vec<TopicPartition> = broker.with_logs(|logs| {
+        logs.manager
+            .partitions()
+            .filter(|topic_partition| topic_partition.topic != METADATA_TOPIC)
+            .cloned()
+            .collect()
+    })?;
+    let compact = broker.config.log_cleaner_enable;
+    for topic_partition in partitions {
+        broker.with_logs(|logs| {
+            let Some(log) = logs.manager.get_mut(&topic_partition) else {
+                return Ok(());
+            };
+            let now = now();
+            let retention = log.enforce_retention(now)?;
+            if retention.segments_deleted > 0 {
+                tracing::debug!(partition = %topic_partition, segments = retention.segments_deleted, "retention deleted segments");
+            }
+            if compact && log.config().cleanup_policy.compacts() {
+                log.compact(now)?;
+            }
+            Ok::<(), Error>(())
+        })??;
+    }
+    Ok(())
+}
+
+fn flush_pass(broker: &Broker) -> Result<(), Error> {
+    broker.with_logs(|logs| logs.manager.flush_tick(now()))??;
+    Ok(())
+}
