@@ -1,0 +1,585 @@
+//! The record accumulator: per partition, a queue of batches that records are appended to until
+//! a batch holds `batch.size` bytes or has waited `linger.ms`, and the rules for which batches
+//! may be drained now (backoff, in-flight limits, retry ordering). It also assigns idempotent
+//! sequence numbers when a batch is first drained. It takes time as a parameter and does no
+//! I/O: the sender task sends what it drains.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::time::Duration;
+
+use bytes::Bytes;
+use strom_client::TopicPartition;
+use strom_record::{BatchBuilder, BatchConfig, Compression, Header, Timestamp};
+use tokio::sync::oneshot;
+use tokio::time::Instant;
+
+use crate::memory::Reservation;
+use crate::{RecordMetadata, Result};
+
+/// Bytes a record costs on top of its key, value and headers (the most its length, attributes,
+/// deltas and length prefixes take as varints).
+pub(crate) const RECORD_OVERHEAD: usize = 21;
+/// Bytes each header costs on top of its key and value.
+const HEADER_OVERHEAD: usize = 10;
+
+/// One record waiting in a batch.
+#[derive(Debug)]
+pub(crate) struct PendingRecord {
+    pub(crate) timestamp: Timestamp,
+    pub(crate) key: Option<Bytes>,
+    pub(crate) value: Option<Bytes>,
+    pub(crate) headers: Vec<Header>,
+    /// `None` for fire-and-forget sends.
+    pub(crate) reply: Option<oneshot::Sender<Result<RecordMetadata>>>,
+}
+
+/// The producer identity batches are stamped with when idempotence is on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ProducerIdentity {
+    pub(crate) producer_id: i64,
+    pub(crate) producer_epoch: i16,
+    /// Bumped whenever the identity is replaced, so batches built under an older one are
+    /// recognised and rebuilt.
+    pub(crate) generation: u64,
+}
+
+/// A batch after it was first drained: its bytes never change again, so a retry sends exactly
+/// the same sequence numbers and the broker can drop duplicates.
+#[derive(Debug, Clone)]
+pub(crate) struct Built {
+    pub(crate) bytes: Bytes,
+    pub(crate) base_sequence: Option<i32>,
+    pub(crate) generation: Option<u64>,
+}
+
+/// Records for one partition that travel together.
+#[derive(Debug)]
+pub(crate) struct Batch {
+    pub(crate) topic_partition: TopicPartition,
+    pub(crate) records: Vec<PendingRecord>,
+    /// Estimated uncompressed size in bytes.
+    pub(crate) size: usize,
+    pub(crate) created: Instant,
+    pub(crate) memory: Reservation,
+    pub(crate) built: Option<Built>,
+    /// How many times it was sent.
+    pub(crate) attempts: u32,
+    /// Not to be sent again before this (retry backoff).
+    pub(crate) retry_at: Option<Instant>,
+}
+
+/// Per-partition batching settings.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct AccumulatorConfig {
+    pub(crate) batch_size: usize,
+    pub(crate) linger: Duration,
+    pub(crate) compression: Compression,
+    /// Batches of one partition in flight at once (`max.in.flight.requests.per.connection`).
+    pub(crate) max_in_flight: usize,
+}
+
+/// All partitions' queues.
+#[derive(Debug)]
+pub(crate) struct Accumulator {
+    config: AccumulatorConfig,
+    partitions: BTreeMap<TopicPartition, PartitionQueue>,
+}
+
+#[derive(Debug, Default)]
+struct PartitionQueue {
+    /// Oldest first; only the last batch takes new records.
+    batches: VecDeque<Batch>,
+    /// Base sequences (or a placeholder for non-idempotent batches) of batches in flight.
+    in_flight: Vec<Option<i32>>,
+    next_sequence: i32,
+}
+
+impl PendingRecord {
+    /// The estimated encoded size, used for `batch.size` and `buffer.memory`.
+    pub(crate) fn size(&self) -> usize {
+        estimated_size(self.key.as_ref(), self.value.as_ref(), &self.headers)
+    }
+}
+
+/// The estimated encoded size of a record.
+pub(crate) fn estimated_size(
+    key: Option<&Bytes>,
+    value: Option<&Bytes>,
+    headers: &[Header],
+) -> usize {
+    let headers_size: usize = headers
+        .iter()
+        .map(|header| {
+            HEADER_OVERHEAD + header.key.len() + header.value.as_ref().map_or(0, Bytes::len)
+        })
+        .sum();
+    RECORD_OVERHEAD + key.map_or(0, Bytes::len) + value.map_or(0, Bytes::len) + headers_size
+}
+
+impl Batch {
+    /// Whether the batch was sent before (so its bytes and sequence are fixed).
+    pub(crate) fn is_retry(&self) -> bool {
+        self.built.is_some()
+    }
+
+    /// The base sequence, if built with one.
+    fn base_sequence(&self) -> Option<i32> {
+        self.built.as_ref().and_then(|built| built.base_sequence)
+    }
+
+    /// Completes every record of the batch with `res`, computing each record's offset from
+    /// the batch's base offset.
+    pub(crate) fn complete(self, base_offset: Option<i64>, log_append_time: Option<Timestamp>) {
+        for (index, record) in self.records.into_iter().enumerate() {
+            let Some(reply) = record.reply else { continue };
+            let offset = base_offset
+                .and_then(|base| u64::try_from(base).ok())
+                .map(|base| strom_record::Offset(base + index as u64));
+            let metadata = RecordMetadata {
+                topic: self.topic_partition.topic.clone(),
+                partition: self.topic_partition.partition,
+                offset,
+                timestamp: log_append_time.unwrap_or(record.timestamp),
+            };
+            // The application may have dropped its future: nothing to tell then.
+            let _ = reply.send(Ok(metadata));
+        }
+    }
+
+    /// Fails every record of the batch with `error`.
+    pub(crate) fn fail(self, error: &crate::Error) {
+        for record in self.records {
+            if let Some(reply) = record.reply {
+                let _ = reply.send(Err(error.clone()));
+            }
+        }
+    }
+}
+
+impl Accumulator {
+    /// An empty accumulator.
+    pub(crate) fn new(config: AccumulatorConfig) -> Accumulator {
+        Accumulator {
+            config,
+            partitions: BTreeMap::new(),
+        }
+    }
+
+    /// Appends `record` to the partition's open batch, or opens a new batch when the record
+    /// would push the open one past `batch.size`. Returns whether the sender should be woken:
+    /// a batch was opened (its linger timer starts) or is full.
+    pub(crate) fn append(
+        &mut self,
+        topic_partition: TopicPartition,
+        record: PendingRecord,
+        memory: Reservation,
+        now: Instant,
+    ) -> bool {
+        let size = record.size();
+        let batch_size = self.config.batch_size;
+        let queue = self.partitions.entry(topic_partition.clone()).or_default();
+        let fits = queue
+            .batches
+            .back()
+            .is_some_and(|batch| !batch.is_retry() && batch.size + size <= batch_size);
+        if !fits {
+            queue.batches.push_back(Batch {
+                topic_partition,
+                records: Vec::new(),
+                size: 0,
+                created: now,
+                memory: Reservation::empty(),
+                built: None,
+                attempts: 0,
+                retry_at: None,
+            });
+        }
+        let batches = queue.batches.len();
+        let Some(batch) = queue.batches.back_mut() else {
+            return false;
+        };
+        batch.records.push(record);
+        batch.size += size;
+        batch.memory.merge(memory);
+        // A new batch needs the sender to start its linger timer; a full one can go now.
+        !fits || batch.size >= batch_size || batches > 1
+    }
+
+    /// Whether no batch is queued or in flight.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.partitions
+            .values()
+            .all(|queue| queue.batches.is_empty() && queue.in_flight.is_empty())
+    }
+
+    /// Partitions with queued batches.
+    pub(crate) fn queued_partitions(&self) -> impl Iterator<Item = &TopicPartition> {
+        self.partitions
+            .iter()
+            .filter(|(_, queue)| !queue.batches.is_empty())
+            .map(|(topic_partition, _)| topic_partition)
+    }
+
+    /// Takes the batches that may be sent now, at most one per partition, for partitions that
+    /// `may_send` accepts (the sender checks the leader and its in-flight request limit).
+    /// A batch may go when it is full, older than `linger.ms`, not the newest of its
+    /// partition, or `flushing` is set; never during its retry backoff; and a retried batch
+    /// goes alone (nothing else of its partition in flight), which keeps a partition's batches
+    /// in order when the one in front of them failed.
+    pub(crate) fn drain(
+        &mut self,
+        now: Instant,
+        flushing: bool,
+        mut may_send: impl FnMut(&TopicPartition) -> bool,
+    ) -> Vec<Batch> {
+        let mut res = Vec::new();
+        for (topic_partition, queue) in &mut self.partitions {
+            let Some(front) = queue.batches.front() else {
+                continue;
+            };
+            if front.retry_at.is_some_and(|at| at > now) {
+                continue;
+            }
+            let sendable = front.is_retry()
+                || flushing
+                || front.size >= self.config.batch_size
+                || queue.batches.len() > 1
+                || front.created + self.config.linger <= now;
+            let room = if front.is_retry() {
+                queue.in_flight.is_empty()
+            } else {
+                queue.in_flight.len() < self.config.max_in_flight
+            };
+            if !sendable || !room || !may_send(topic_partition) {
+                continue;
+            }
+            let Some(batch) = queue.batches.pop_front() else {
+                continue;
+            };
+            res.push(batch);
+        }
+        res
+    }
+
+    /// Builds `batch` if it was never sent (stamping the producer identity and the partition's
+    /// next sequence), and records it as in flight.
+    pub(crate) fn start_send(
+        &mut self,
+        batch: &mut Batch,
+        identity: Option<ProducerIdentity>,
+    ) -> Result<()> {
+        let queue = self
+            .partitions
+            .entry(batch.topic_partition.clone())
+            .or_default();
+        if batch.built.is_none() {
+            let base_sequence = identity.map(|_| queue.next_sequence);
+            let mut builder = BatchBuilder::new(BatchConfig {
+                compression: self.config.compression,
+                producer_id: identity.map(|identity| identity.producer_id),
+                producer_epoch: identity.map_or(-1, |identity| identity.producer_epoch),
+                base_sequence,
+                ..BatchConfig::default()
+            });
+            for record in &batch.records {
+                builder.push(
+                    record.timestamp,
+                    record.key.clone(),
+                    record.value.clone(),
+                    record.headers.clone(),
+                );
+            }
+            let bytes = builder.build()?.into_bytes();
+            if identity.is_some() {
+                // Sequences wrap to 0 after i32::MAX, as in Kafka.
+                let count = i32::try_from(batch.records.len()).unwrap_or(i32::MAX);
+                queue.next_sequence = next_sequence(queue.next_sequence, count);
+            }
+            batch.built = Some(Built {
+                bytes,
+                base_sequence,
+                generation: identity.map(|identity| identity.generation),
+            });
+        }
+        batch.attempts += 1;
+        queue.in_flight.push(batch.base_sequence());
+        Ok(())
+    }
+
+    /// Records that `batch` came back (acknowledged, failed or to be retried).
+    pub(crate) fn finish_send(&mut self, batch: &Batch) {
+        if let Some(queue) = self.partitions.get_mut(&batch.topic_partition) {
+            let sequence = batch.base_sequence();
+            if let Some(index) = queue.in_flight.iter().position(|seq| *seq == sequence) {
+                queue.in_flight.swap_remove(index);
+            }
+        }
+    }
+
+    /// Whether a batch of the same partition with a lower sequence than `batch` is in flight
+    /// or waiting to be retried: then an OUT_OF_ORDER_SEQUENCE_NUMBER for `batch` only means
+    /// that batch failed first, and `batch` should be retried after it.
+    pub(crate) fn has_earlier_outstanding(&self, batch: &Batch) -> bool {
+        let Some(sequence) = batch.base_sequence() else {
+            return false;
+        };
+        let Some(queue) = self.partitions.get(&batch.topic_partition) else {
+            return false;
+        };
+        let earlier = |other: Option<i32>| other.is_some_and(|other| other < sequence);
+        queue.in_flight.iter().any(|other| earlier(*other))
+            || queue
+                .batches
+                .iter()
+                .any(|other| other.is_retry() && earlier(other.base_sequence()))
+    }
+
+    /// Puts a batch that must be retried back in front of its partition's queue, in sequence
+    /// order among other retried batches, not before `retry_at`.
+    pub(crate) fn requeue(&mut self, mut batch: Batch, retry_at: Instant) {
+        batch.retry_at = Some(retry_at);
+        let queue = self
+            .partitions
+            .entry(batch.topic_partition.clone())
+            .or_default();
+        let sequence = batch.base_sequence();
+        let position = queue
+            .batches
+            .iter()
+            .position(|other| {
+                !other.is_retry()
+                    || match (other.base_sequence(), sequence) {
+                        (Some(other), Some(sequence)) => other > sequence,
+                        _ => false,
+                    }
+            })
+            .unwrap_or(queue.batches.len());
+        queue.batches.insert(position, batch);
+    }
+
+    /// Forgets every sequence number after the producer identity was replaced: queued batches
+    /// built under the old identity are rebuilt when next drained, sequences restart at 0.
+    pub(crate) fn reset_sequences(&mut self) {
+        for queue in self.partitions.values_mut() {
+            queue.next_sequence = 0;
+            for batch in &mut queue.batches {
+                batch.built = None;
+            }
+        }
+    }
+
+    /// Removes and returns queued (not in-flight) batches whose `delivery.timeout.ms` passed.
+    pub(crate) fn expire(&mut self, now: Instant, delivery_timeout: Duration) -> Vec<Batch> {
+        let mut res = Vec::new();
+        for queue in self.partitions.values_mut() {
+            let (expired, kept): (Vec<Batch>, Vec<Batch>) = queue
+                .batches
+                .drain(..)
+                .partition(|batch| batch.created + delivery_timeout <= now);
+            queue.batches = kept.into();
+            res.extend(expired);
+        }
+        res
+    }
+
+    /// Removes and returns every queued batch (on close without flushing).
+    pub(crate) fn take_all(&mut self) -> Vec<Batch> {
+        self.partitions
+            .values_mut()
+            .flat_map(|queue| queue.batches.drain(..))
+            .collect()
+    }
+
+    /// The earliest instant at which a queued batch becomes sendable or expires, if any.
+    /// Partitions at their in-flight limit are left out: a completion wakes the sender for
+    /// them.
+    pub(crate) fn next_deadline(&self, delivery_timeout: Duration) -> Option<Instant> {
+        self.partitions
+            .values()
+            .filter_map(|queue| {
+                let batch = queue.batches.front()?;
+                let room = if batch.is_retry() {
+                    queue.in_flight.is_empty()
+                } else {
+                    queue.in_flight.len() < self.config.max_in_flight
+                };
+                if !room {
+                    return None;
+                }
+                let ready = batch.retry_at.unwrap_or(batch.created + self.config.linger);
+                Some(ready.min(batch.created + delivery_timeout))
+            })
+            .min()
+    }
+}
+
+/// The sequence after `count` records starting at `sequence`, wrapping to 0 past i32::MAX.
+fn next_sequence(sequence: i32, count: i32) -> i32 {
+    let next = i64::from(sequence) + i64::from(count);
+    i32::try_from(next).unwrap_or_else(|_| (next - i64::from(i32::MAX) - 1) as i32)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config() -> AccumulatorConfig {
+        AccumulatorConfig {
+            batch_size: 350,
+            linger: Duration::from_millis(5),
+            compression: Compression::None,
+            max_in_flight: 2,
+        }
+    }
+
+    /// A record of exactly `size` estimated bytes.
+    fn record(size: usize) -> PendingRecord {
+        PendingRecord {
+            timestamp: Timestamp(1),
+            key: None,
+            value: Some(Bytes::from(vec![b'v'; size - RECORD_OVERHEAD])),
+            headers: Vec::new(),
+            reply: None,
+        }
+    }
+
+    fn counts(batches: &[Batch]) -> Vec<usize> {
+        batches.iter().map(|batch| batch.records.len()).collect()
+    }
+
+    #[test]
+    fn batches_close_at_batch_size_and_linger_releases_the_rest() {
+        let start = Instant::now();
+        let mut accumulator = Accumulator::new(config());
+        let tp = TopicPartition::new("t", 0);
+        let mut woken = Vec::new();
+        for _ in 0..10 {
+            woken.push(accumulator.append(tp.clone(), record(100), Reservation::empty(), start));
+        }
+        // 3 records fill 300 of 350 bytes; the 4th opens a new batch. Opening a batch wakes the
+        // sender (to start its linger timer), and so does appending behind a closed batch.
+        assert_eq!(
+            woken,
+            [true, false, false, true, true, true, true, true, true, true]
+        );
+        // Before linger.ms only batches that are not the newest may go: one per partition per
+        // drain, up to max_in_flight.
+        let mut first = accumulator.drain(start, false, |_| true);
+        assert_eq!(counts(&first), [3]);
+        accumulator.start_send(&mut first[0], None).unwrap();
+        let mut second = accumulator.drain(start, false, |_| true);
+        accumulator.start_send(&mut second[0], None).unwrap();
+        assert_eq!(counts(&second), [3]);
+        // Two in flight: the limit.
+        assert!(accumulator.drain(start, false, |_| true).is_empty());
+        accumulator.finish_send(&first[0]);
+        assert_eq!(counts(&accumulator.drain(start, false, |_| true)), [3]);
+        // The newest batch (1 record) waits for linger.ms, or a flush.
+        assert!(accumulator.drain(start, false, |_| true).is_empty());
+        assert_eq!(
+            accumulator.next_deadline(Duration::from_secs(120)),
+            Some(start + Duration::from_millis(5))
+        );
+        assert_eq!(
+            counts(&accumulator.drain(start + Duration::from_millis(5), false, |_| true)),
+            [1]
+        );
+    }
+
+    #[test]
+    fn flush_and_a_full_batch_are_sendable_at_once() {
+        let start = Instant::now();
+        let mut accumulator = Accumulator::new(config());
+        let tp = TopicPartition::new("t", 0);
+        accumulator.append(tp.clone(), record(50), Reservation::empty(), start);
+        assert!(accumulator.drain(start, false, |_| true).is_empty());
+        assert!(
+            accumulator.drain(start, true, |_| false).is_empty(),
+            "no leader"
+        );
+        assert_eq!(counts(&accumulator.drain(start, true, |_| true)), [1]);
+        // A record as large as batch.size is a batch on its own and goes at once.
+        assert!(accumulator.append(tp, record(400), Reservation::empty(), start));
+        assert_eq!(counts(&accumulator.drain(start, false, |_| true)), [1]);
+    }
+
+    #[test]
+    fn sequences_are_assigned_once_and_retries_go_first_alone() {
+        let start = Instant::now();
+        let mut accumulator = Accumulator::new(AccumulatorConfig {
+            batch_size: 100,
+            ..config()
+        });
+        let identity = ProducerIdentity {
+            producer_id: 7,
+            producer_epoch: 0,
+            generation: 1,
+        };
+        let tp = TopicPartition::new("t", 0);
+        for _ in 0..3 {
+            accumulator.append(tp.clone(), record(60), Reservation::empty(), start);
+        }
+        let later = start + Duration::from_millis(10);
+        let mut a = accumulator.drain(later, false, |_| true).pop().unwrap();
+        accumulator.start_send(&mut a, Some(identity)).unwrap();
+        let mut b = accumulator.drain(later, false, |_| true).pop().unwrap();
+        accumulator.start_send(&mut b, Some(identity)).unwrap();
+        assert_eq!(a.base_sequence(), Some(0));
+        assert_eq!(b.base_sequence(), Some(1));
+        // `a` failed with a retriable error, `b` then got OUT_OF_ORDER_SEQUENCE_NUMBER.
+        accumulator.finish_send(&a);
+        accumulator.requeue(a, later);
+        assert!(accumulator.has_earlier_outstanding(&b));
+        accumulator.finish_send(&b);
+        accumulator.requeue(b, later);
+        // Retries go in sequence order, one at a time, before the newer batch.
+        let mut retry = accumulator.drain(later, false, |_| true).pop().unwrap();
+        assert_eq!(retry.base_sequence(), Some(0));
+        let bytes = retry.built.as_ref().unwrap().bytes.clone();
+        accumulator.start_send(&mut retry, Some(identity)).unwrap();
+        assert_eq!(
+            retry.built.as_ref().unwrap().bytes,
+            bytes,
+            "same bytes on retry"
+        );
+        assert!(accumulator.drain(later, false, |_| true).is_empty());
+        accumulator.finish_send(&retry);
+        let mut retry = accumulator.drain(later, false, |_| true).pop().unwrap();
+        assert_eq!(retry.base_sequence(), Some(1));
+        accumulator.start_send(&mut retry, Some(identity)).unwrap();
+        accumulator.finish_send(&retry);
+        let mut newest = accumulator.drain(later, false, |_| true).pop().unwrap();
+        accumulator.start_send(&mut newest, Some(identity)).unwrap();
+        assert_eq!(newest.base_sequence(), Some(2));
+    }
+
+    #[test]
+    fn expiry_removes_only_old_queued_batches() {
+        let start = Instant::now();
+        let mut accumulator = Accumulator::new(config());
+        accumulator.append(
+            TopicPartition::new("t", 0),
+            record(50),
+            Reservation::empty(),
+            start,
+        );
+        let later = start + Duration::from_secs(1);
+        accumulator.append(
+            TopicPartition::new("t", 1),
+            record(50),
+            Reservation::empty(),
+            later,
+        );
+        let expired = accumulator.expire(later, Duration::from_secs(1));
+        assert_eq!(expired.len(), 1);
+        assert_eq!(expired[0].topic_partition.partition, 0);
+        assert!(!accumulator.is_empty());
+    }
+
+    #[test]
+    fn sequences_wrap_like_kafka() {
+        assert_eq!(next_sequence(5, 3), 8);
+        assert_eq!(next_sequence(i32::MAX, 1), 0);
+        assert_eq!(next_sequence(i32::MAX - 1, 3), 1);
+    }
+}

@@ -1,0 +1,11 @@
+//! Integration tests of strom-producer against an in-process Strom broker (one binary; modules
+//! per area). Records are read back with strom-consumer.
+#![expect(
+    clippy::unwrap_used,
+    reason = "test set-up fails loudly; library code keeps the lint"
+)]
+
+mod fixture;
+mod idempotence;
+mod not_leader;
+mod round_trip;
