@@ -115,11 +115,12 @@ where
 {
     stream.set_nodelay(true)?;
     let (mut reader, writer) = stream.into_split();
+    let mut frames = FrameReader::new(config.max_frame_bytes);
     let (queue, pending) = mpsc::channel::<Bytes>(config.max_in_flight.max(1));
     let processing = tokio::spawn(process_requests(peer, writer, pending, handler));
     loop {
         let frame = tokio::select! {
-            frame = tokio::time::timeout(config.idle_timeout, read_frame(&mut reader, config.max_frame_bytes)) => frame,
+            frame = tokio::time::timeout(config.idle_timeout, frames.next(&mut reader)) => frame,
             _ = shutdown.wait_for(|stop| *stop) => break,
         };
         let frame = match frame {
@@ -146,49 +147,87 @@ where
     }
 }
 
-/// Reads one frame. `Ok(None)` is a clean end of stream between frames.
-async fn read_frame(
-    reader: &mut (impl AsyncReadExt + Unpin),
+/// Splits size-prefixed frames off one buffer per connection. Reads are large (whatever has
+/// arrived, up to the read-ahead size), so a burst of small pipelined requests costs a few
+/// syscalls, and the buffer's memory is reused once the frames split off it are dropped.
+struct FrameReader {
+    buffer: BytesMut,
     max_frame_bytes: u32,
-) -> io::Result<Option<Bytes>> {
-    let mut size = [0u8; 4];
-    match reader.read_exact(&mut size).await {
-        Ok(_) => {}
-        Err(error) if error.kind() == io::ErrorKind::UnexpectedEof => return Ok(None),
-        Err(error) => return Err(error),
+}
+
+/// How much the buffer asks the socket for at a time.
+const READ_AHEAD_BYTES: usize = 64 * 1024;
+
+impl FrameReader {
+    fn new(max_frame_bytes: u32) -> FrameReader {
+        FrameReader {
+            buffer: BytesMut::with_capacity(READ_AHEAD_BYTES),
+            max_frame_bytes,
+        }
     }
-    let size = i32::from_be_bytes(size);
-    let Ok(size) = u32::try_from(size) else {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidData,
-            format!("negative frame size {size}"),
-        ));
-    };
-    if size > max_frame_bytes {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidData,
-            format!("frame of {size} bytes exceeds socket.request.max.bytes ({max_frame_bytes})"),
-        ));
-    }
-    // Grow the buffer as bytes arrive, so a client that announces a large frame and sends
-    // nothing costs no memory.
-    let size = size as usize;
-    let mut buffer = BytesMut::with_capacity(size.min(64 * 1024));
-    while buffer.len() < size {
-        let want = (size - buffer.len()).min(1024 * 1024);
-        buffer.reserve(want);
-        let read = (&mut *reader)
-            .take(want as u64)
-            .read_buf(&mut buffer)
-            .await?;
-        if read == 0 {
+
+    /// Reads one frame. `Ok(None)` is a clean end of stream between frames.
+    async fn next(
+        &mut self,
+        reader: &mut (impl AsyncReadExt + Unpin),
+    ) -> io::Result<Option<Bytes>> {
+        if !self.fill(reader, 4).await? {
+            return Ok(None);
+        }
+        let mut prefix = [0u8; 4];
+        prefix.copy_from_slice(&self.buffer[..4]);
+        let size = i32::from_be_bytes(prefix);
+        let Ok(size) = u32::try_from(size) else {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("negative frame size {size}"),
+            ));
+        };
+        if size > self.max_frame_bytes {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!(
+                    "frame of {size} bytes exceeds socket.request.max.bytes ({})",
+                    self.max_frame_bytes
+                ),
+            ));
+        }
+        let total = 4 + size as usize;
+        if !self.fill(reader, total).await? {
             return Err(io::Error::new(
                 io::ErrorKind::UnexpectedEof,
                 "connection closed inside a frame",
             ));
         }
+        let mut frame = self.buffer.split_to(total);
+        let _prefix = frame.split_to(4);
+        Ok(Some(frame.freeze()))
     }
-    Ok(Some(buffer.freeze()))
+
+    /// Reads until the buffer holds at least `want` bytes; `false` when the stream ends first.
+    /// The buffer grows only as bytes arrive (at most one read-ahead beyond them), so a client
+    /// that announces a large frame and sends nothing costs no memory.
+    async fn fill(
+        &mut self,
+        reader: &mut (impl AsyncReadExt + Unpin),
+        want: usize,
+    ) -> io::Result<bool> {
+        while self.buffer.len() < want {
+            // `reserve` reuses the buffer's allocation when the frames split off it are gone.
+            self.buffer
+                .reserve(READ_AHEAD_BYTES.max((want - self.buffer.len()).min(1024 * 1024)));
+            if reader.read_buf(&mut self.buffer).await? == 0 {
+                if self.buffer.is_empty() || want > 4 {
+                    return Ok(false);
+                }
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "connection closed inside a frame size",
+                ));
+            }
+        }
+        Ok(true)
+    }
 }
 
 /// Handles the queued requests of one connection in order, each to completion before the next,
