@@ -12,4 +12,5 @@ mod fixture;
 mod groups;
 mod idempotence;
 mod produce_fetch;
+mod rdkafka_client;
 mod server;
