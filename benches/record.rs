@@ -1,5 +1,6 @@
 //! Criterion benchmarks for strom-record: validating and iterating, and building, a batch of about
-//! 16 KiB of record data for each codec. Throughput is counted in uncompressed record bytes.
+//! 16 KiB of record data for each codec, and the produce path's append check (owned decode versus
+//! the in-place walk) for none and lz4. Throughput is counted in uncompressed record bytes.
 //! Run with `cargo bench -p strom-benches --bench record`.
 
 use std::hint::black_box;
@@ -8,7 +9,7 @@ use bytes::Bytes;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use strom_record::{
     BatchBuilder, BatchConfig, Compression, DecodeLimits, Header, Offset, Record, Timestamp,
-    records_of, split_batches,
+    ValidatedBatch, records_of, split_batches,
 };
 
 /// Records per batch; with the value size below the record area is about 16 KiB.
@@ -79,6 +80,24 @@ fn record_batch(c: &mut Criterion) {
         group.bench_function(format!("build/{compression}"), |b| {
             b.iter(|| build(compression, black_box(&records)))
         });
+        if matches!(compression, Compression::None | Compression::Lz4) {
+            let validated =
+                ValidatedBatch::new(batch.clone()).expect("the benchmark batch is valid");
+            group.bench_function(format!("records_for_append/{compression}"), |b| {
+                b.iter(|| {
+                    black_box(&validated)
+                        .records_for_append(DecodeLimits::default())
+                        .map(|records| records.len())
+                })
+            });
+            group.bench_function(format!("check_for_append/{compression}"), |b| {
+                b.iter(|| {
+                    black_box(&validated)
+                        .check_for_append(DecodeLimits::default())
+                        .map(|checked| checked.record_count)
+                })
+            });
+        }
     }
     group.finish();
 }

@@ -1,15 +1,18 @@
 //! Whole batches: [`ValidatedBatch`] (a batch whose header parsed and whose CRC matched, with the
 //! in-place rewrites a leader does on append), splitting a records blob into batches, and decoding
-//! a batch's records (decompressing under [`DecodeLimits`]). It does not build batches; see
-//! `builder.rs`.
+//! a batch's records (decompressing under [`DecodeLimits`]), either into owned records or by
+//! walking them in place to check them for append. It does not build batches; see `builder.rs`.
+
+use std::borrow::Cow;
+use std::ops::Range;
 
 use bytes::{Bytes, BytesMut};
 
 use crate::compression::decompress;
 use crate::header::{position, with_log_append_time};
-use crate::record::decode_record;
+use crate::record::{RecordPlace, collect_header, read_record};
 use crate::{
-    BatchHeader, Compression, Error, LeaderEpoch, Offset, Record, Timestamp, TimestampType,
+    BatchHeader, Compression, Error, Header, LeaderEpoch, Offset, Record, Timestamp, TimestampType,
     verify_crc,
 };
 
@@ -29,6 +32,18 @@ impl Default for DecodeLimits {
             max_uncompressed_bytes: 64 * 1024 * 1024,
         }
     }
+}
+
+/// What [`ValidatedBatch::check_for_append`] found in a batch that passed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct AppendCheck {
+    /// Number of records (at least one).
+    pub record_count: u32,
+    /// Smallest absolute record timestamp (for `LogAppendTime` batches, the header's
+    /// `max_timestamp`, as [`ValidatedBatch::records`] reports).
+    pub min_timestamp: Timestamp,
+    /// Largest absolute record timestamp (same rule).
+    pub max_timestamp: Timestamp,
 }
 
 /// One whole batch whose header parsed, whose codec is known and whose CRC matched. Owns its bytes
@@ -120,17 +135,35 @@ impl ValidatedBatch {
             .iter()
             .enumerate()
             .all(|(index, record)| record.offset.0 - base_offset == index as u64);
-        if !dense {
-            return Err(Error::InvalidRecord(
-                "offset deltas are not consecutive from zero",
-            ));
-        }
-        if res.len() as u64 != u64::from(self.header.last_offset_delta) + 1 {
+        check_append_rules(&self.header, dense, res.len() as u64)?;
+        Ok(res)
+    }
+
+    /// Checks exactly what [`ValidatedBatch::records_for_append`] checks, with the same errors,
+    /// without building the records: an uncompressed batch is walked in place (no copy, no
+    /// allocation), a compressed one in its decompressed buffer. Returns the record count and the
+    /// range of the records' timestamps, which is what a leader needs to check them against its
+    /// clock.
+    pub fn check_for_append(&self, limits: DecodeLimits) -> Result<AppendCheck, Error> {
+        let area = record_area(&self.header, &self.bytes, limits)?;
+        let mut tally = Tally {
+            count: 0,
+            dense: true,
+            timestamps: None,
+        };
+        walk_records(&self.header, &area, &mut tally)?;
+        check_append_rules(&self.header, tally.dense, u64::from(tally.count))?;
+        let Some((min_timestamp, max_timestamp)) = tally.timestamps else {
+            // Unreachable: the rules above demand at least one record.
             return Err(Error::InvalidRecord(
                 "last offset delta disagrees with the records",
             ));
-        }
-        Ok(res)
+        };
+        Ok(AppendCheck {
+            record_count: tally.count,
+            min_timestamp,
+            max_timestamp,
+        })
     }
 
     fn write(&mut self, at: usize, field: &[u8]) {
@@ -222,26 +255,135 @@ fn validate(batch: &[u8]) -> Result<BatchHeader, Error> {
     Ok(header)
 }
 
-/// Decodes the records of one validated batch.
-fn decode_records(
+/// The rules a leader applies on top of decoding (see [`ValidatedBatch::records_for_append`]),
+/// given whether the offset deltas were `0, 1, 2, ...` and how many records there were.
+fn check_append_rules(header: &BatchHeader, dense: bool, count: u64) -> Result<(), Error> {
+    if !dense {
+        return Err(Error::InvalidRecord(
+            "offset deltas are not consecutive from zero",
+        ));
+    }
+    if count != u64::from(header.last_offset_delta) + 1 {
+        return Err(Error::InvalidRecord(
+            "last offset delta disagrees with the records",
+        ));
+    }
+    Ok(())
+}
+
+/// The record area of one validated batch: borrowed from `batch` when uncompressed, decompressed
+/// (under the cap) otherwise.
+fn record_area<'a>(
     header: &BatchHeader,
-    batch: &[u8],
+    batch: &'a [u8],
     limits: DecodeLimits,
-) -> Result<Vec<Record>, Error> {
-    let area = &batch[BatchHeader::SIZE..];
-    let data = match header.compression()? {
+) -> Result<Cow<'a, [u8]>, Error> {
+    let Some(area) = batch.get(BatchHeader::SIZE..) else {
+        return Err(Error::Truncated {
+            needed: BatchHeader::SIZE,
+            available: batch.len(),
+        });
+    };
+    match header.compression()? {
         Compression::None => {
             if area.len() > limits.max_uncompressed_bytes {
                 return Err(Error::DecompressedTooLarge {
                     limit: limits.max_uncompressed_bytes,
                 });
             }
-            Bytes::copy_from_slice(area)
+            Ok(Cow::Borrowed(area))
         }
-        codec => Bytes::from(decompress(codec, area, limits.max_uncompressed_bytes)?),
+        codec => Ok(Cow::Owned(decompress(
+            codec,
+            area,
+            limits.max_uncompressed_bytes,
+        )?)),
+    }
+}
+
+/// Decodes the records of one validated batch.
+fn decode_records(
+    header: &BatchHeader,
+    batch: &[u8],
+    limits: DecodeLimits,
+) -> Result<Vec<Record>, Error> {
+    let data = match record_area(header, batch, limits)? {
+        Cow::Borrowed(area) => Bytes::copy_from_slice(area),
+        Cow::Owned(decompressed) => Bytes::from(decompressed),
     };
     let capacity = (header.record_count as usize).min(data.len() / MIN_RECORD_SIZE);
-    let mut res = Vec::with_capacity(capacity);
+    let mut collect = Collect {
+        data: &data,
+        base_offset: header.base_offset,
+        headers: Vec::new(),
+        records: Vec::with_capacity(capacity),
+    };
+    walk_records(header, &data, &mut collect)?;
+    Ok(collect.records)
+}
+
+/// Receives the records of a batch as [`walk_records`] reads and checks them.
+trait RecordVisitor<'a> {
+    /// One header of the record being read; see [`read_record`].
+    fn header(&mut self, count: usize, key: &'a str, value: Option<Range<usize>>);
+
+    /// One record that passed every check, after its headers.
+    fn record(&mut self, offset_delta: u32, timestamp: Timestamp, place: RecordPlace);
+}
+
+/// Builds owned records whose fields are slices of `data`.
+struct Collect<'b> {
+    data: &'b Bytes,
+    base_offset: Offset,
+    headers: Vec<Header>,
+    records: Vec<Record>,
+}
+
+impl<'a> RecordVisitor<'a> for Collect<'_> {
+    fn header(&mut self, count: usize, key: &'a str, value: Option<Range<usize>>) {
+        collect_header(&mut self.headers, self.data, count, key, value);
+    }
+
+    fn record(&mut self, offset_delta: u32, timestamp: Timestamp, place: RecordPlace) {
+        self.records.push(Record {
+            offset: Offset(self.base_offset.0 + u64::from(offset_delta)),
+            timestamp,
+            key: place.key.map(|range| self.data.slice(range)),
+            value: place.value.map(|range| self.data.slice(range)),
+            headers: std::mem::take(&mut self.headers),
+        });
+    }
+}
+
+/// Counts records, notes whether their offset deltas are `0, 1, 2, ...`, and tracks the range of
+/// their timestamps; allocates nothing.
+struct Tally {
+    count: u32,
+    dense: bool,
+    timestamps: Option<(Timestamp, Timestamp)>,
+}
+
+impl<'a> RecordVisitor<'a> for Tally {
+    fn header(&mut self, _count: usize, _key: &'a str, _value: Option<Range<usize>>) {}
+
+    fn record(&mut self, offset_delta: u32, timestamp: Timestamp, _place: RecordPlace) {
+        self.dense &= offset_delta == self.count;
+        self.count += 1;
+        self.timestamps = Some(match self.timestamps {
+            None => (timestamp, timestamp),
+            Some((min, max)) => (min.min(timestamp), max.max(timestamp)),
+        });
+    }
+}
+
+/// Reads every record of one batch's record area `data`, checking that they agree with the
+/// header (their count, offsets inside the batch and strictly increasing, no bytes left over),
+/// and hands each to `visitor` with its offset delta and absolute timestamp.
+fn walk_records<'a>(
+    header: &BatchHeader,
+    data: &'a [u8],
+    visitor: &mut impl RecordVisitor<'a>,
+) -> Result<(), Error> {
     let mut position = 0;
     let mut previous_delta: Option<i32> = None;
     for decoded in 0..header.record_count {
@@ -251,9 +393,11 @@ fn decode_records(
                 actual: decoded,
             });
         }
-        let fields = decode_record(&data, &mut position)?;
-        let in_order = previous_delta.is_none_or(|previous| fields.offset_delta > previous);
-        let Ok(offset_delta) = u32::try_from(fields.offset_delta) else {
+        let place = read_record(data, &mut position, &mut |count, key, value| {
+            visitor.header(count, key, value);
+        })?;
+        let in_order = previous_delta.is_none_or(|previous| place.offset_delta > previous);
+        let Ok(offset_delta) = u32::try_from(place.offset_delta) else {
             return Err(Error::InvalidRecord("negative offset delta"));
         };
         if !in_order || offset_delta > header.last_offset_delta {
@@ -261,27 +405,21 @@ fn decode_records(
                 "offset delta out of order or past the batch",
             ));
         }
-        previous_delta = Some(fields.offset_delta);
+        previous_delta = Some(place.offset_delta);
         let timestamp = match header.timestamp_type() {
             TimestampType::LogAppendTime => header.max_timestamp,
             TimestampType::CreateTime => {
-                let Some(timestamp) = header.base_timestamp.0.checked_add(fields.timestamp_delta)
+                let Some(timestamp) = header.base_timestamp.0.checked_add(place.timestamp_delta)
                 else {
                     return Err(Error::InvalidRecord("timestamp delta overflows"));
                 };
                 Timestamp(timestamp)
             }
         };
-        res.push(Record {
-            offset: Offset(header.base_offset.0 + u64::from(offset_delta)),
-            timestamp,
-            key: fields.key,
-            value: fields.value,
-            headers: fields.headers,
-        });
+        visitor.record(offset_delta, timestamp, place);
     }
     if position != data.len() {
         return Err(Error::TrailingBytes(data.len() - position));
     }
-    Ok(res)
+    Ok(())
 }

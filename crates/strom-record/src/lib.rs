@@ -53,7 +53,9 @@ mod offset;
 mod record;
 mod varint;
 
-pub use batch::{DecodeLimits, ValidatedBatch, complete_batches, records_of, split_batches};
+pub use batch::{
+    AppendCheck, DecodeLimits, ValidatedBatch, complete_batches, records_of, split_batches,
+};
 pub use builder::{BatchBuilder, BatchConfig};
 pub use control::{ControlRecordType, EndTransactionMarker};
 pub use error::{Error, ErrorKind};

@@ -3,6 +3,8 @@
 //! decoding with every length checked against what remains. It does not know about batch headers
 //! or compression.
 
+use std::ops::Range;
+
 use bytes::{BufMut, Bytes, BytesMut};
 
 use crate::varint::{
@@ -34,7 +36,8 @@ pub struct Header {
     pub value: Option<Bytes>,
 }
 
-/// A record's fields relative to its batch, as stored on the wire.
+/// A record's fields relative to its batch, as stored on the wire (what the record tests compare).
+#[cfg(test)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct RecordFields {
     pub timestamp_delta: i64,
@@ -83,9 +86,31 @@ pub(crate) fn encode_record(
     Ok(())
 }
 
-/// Decodes the record that starts at `*position` in `bytes` and moves `*position` past it. Keys,
-/// values and header values are slices of `bytes` (no copy).
-pub(crate) fn decode_record(bytes: &Bytes, position: &mut usize) -> Result<RecordFields, Error> {
+/// Where one record's fields lie, relative to the buffer it was read from. Header keys and values
+/// are reported separately, as they are read (see [`read_record`]), so that walking a record
+/// allocates nothing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct RecordPlace {
+    pub timestamp_delta: i64,
+    pub offset_delta: i32,
+    pub key: Option<Range<usize>>,
+    pub value: Option<Range<usize>>,
+}
+
+/// Reads the record that starts at `*position` in `bytes`, checking the whole record grammar
+/// (lengths against what remains, header keys non-null UTF-8, no bytes left inside the record),
+/// and moves `*position` past it. Calls `on_header(count, key, value)` for each record header in
+/// order, `count` being the record's number of headers (checked to be at most half the record's
+/// length, so reserving room for them is bounded by the input). On error `*position` is unchanged; headers
+/// already reported belong to a record that failed and must be discarded.
+///
+/// This is the one implementation of the record grammar: [`decode_record`] builds owned records
+/// from it, and the batch walk checks records in place with it.
+pub(crate) fn read_record<'a>(
+    bytes: &'a [u8],
+    position: &mut usize,
+    on_header: &mut impl FnMut(usize, &'a str, Option<Range<usize>>),
+) -> Result<RecordPlace, Error> {
     let mut reader = Reader {
         bytes,
         position: *position,
@@ -109,20 +134,19 @@ pub(crate) fn decode_record(bytes: &Bytes, position: &mut usize) -> Result<Recor
         return Err(Error::InvalidRecord("negative header count"));
     };
     // Each header needs at least two bytes, so a count above that cannot be honest; checking
-    // first keeps the allocation bounded by the input.
+    // first keeps any allocation a caller makes bounded by the input.
     if header_count > reader.remaining() / 2 {
         return Err(Error::InvalidRecord("header count exceeds the record"));
     }
-    let mut headers = Vec::with_capacity(header_count);
     for _ in 0..header_count {
         let Some(key) = reader.nullable()? else {
             return Err(Error::InvalidRecord("null header key"));
         };
-        let Ok(key) = String::from_utf8(key.to_vec()) else {
+        let Ok(key) = std::str::from_utf8(&bytes[key]) else {
             return Err(Error::InvalidHeaderKey);
         };
         let value = reader.nullable()?;
-        headers.push(Header { key, value });
+        on_header(header_count, key, value);
     }
     if reader.remaining() != 0 {
         return Err(Error::InvalidRecord(
@@ -130,18 +154,52 @@ pub(crate) fn decode_record(bytes: &Bytes, position: &mut usize) -> Result<Recor
         ));
     }
     *position = reader.position;
-    Ok(RecordFields {
+    Ok(RecordPlace {
         timestamp_delta,
         offset_delta,
         key,
         value,
+    })
+}
+
+/// Decodes the record that starts at `*position` in `bytes` and moves `*position` past it. Keys,
+/// values and header values are slices of `bytes` (no copy).
+#[cfg(test)]
+pub(crate) fn decode_record(bytes: &Bytes, position: &mut usize) -> Result<RecordFields, Error> {
+    let mut headers = Vec::new();
+    let place = read_record(bytes, position, &mut |count, key, value| {
+        collect_header(&mut headers, bytes, count, key, value);
+    })?;
+    Ok(RecordFields {
+        timestamp_delta: place.timestamp_delta,
+        offset_delta: place.offset_delta,
+        key: place.key.map(|range| bytes.slice(range)),
+        value: place.value.map(|range| bytes.slice(range)),
         headers,
     })
 }
 
+/// Appends the header [`read_record`] reported to `headers`, as an owned [`Header`] whose value is
+/// a slice of `bytes` (the buffer the record was read from).
+pub(crate) fn collect_header(
+    headers: &mut Vec<Header>,
+    bytes: &Bytes,
+    count: usize,
+    key: &str,
+    value: Option<Range<usize>>,
+) {
+    if headers.is_empty() {
+        headers.reserve_exact(count);
+    }
+    headers.push(Header {
+        key: key.to_owned(),
+        value: value.map(|range| bytes.slice(range)),
+    });
+}
+
 /// A cursor over `bytes[position..end]`.
 struct Reader<'a> {
-    bytes: &'a Bytes,
+    bytes: &'a [u8],
     position: usize,
     end: usize,
 }
@@ -175,7 +233,7 @@ impl Reader<'_> {
         Ok(res)
     }
 
-    fn nullable(&mut self) -> Result<Option<Bytes>, Error> {
+    fn nullable(&mut self) -> Result<Option<Range<usize>>, Error> {
         let length = self.varint()?;
         if length == -1 {
             return Ok(None);
@@ -186,7 +244,7 @@ impl Reader<'_> {
         if length > self.remaining() {
             return Err(Error::InvalidRecord("field length exceeds the record"));
         }
-        let res = self.bytes.slice(self.position..self.position + length);
+        let res = self.position..self.position + length;
         self.position += length;
         Ok(Some(res))
     }

@@ -150,26 +150,26 @@ fn append(
             "transactions are not supported".to_owned(),
         ));
     }
-    let records = batch
-        .records_for_append(DecodeLimits::default())
+    let checked = batch
+        .check_for_append(DecodeLimits::default())
         .map_err(|error| (record_error_code(&error), error.to_string()))?;
     let now = now();
     if topic_config.message_timestamp_type == TimestampType::CreateTime {
         let before =
             i64::try_from(topic_config.message_timestamp_before_max_ms).unwrap_or(i64::MAX);
         let after = i64::try_from(topic_config.message_timestamp_after_max_ms).unwrap_or(i64::MAX);
-        let out_of_range = records.iter().find(|record| {
-            now.0.saturating_sub(record.timestamp.0) > before
-                || record.timestamp.0.saturating_sub(now.0) > after
-        });
-        if let Some(record) = out_of_range {
+        // Every record is in range exactly when the earliest and the latest are.
+        let out_of_range = if now.0.saturating_sub(checked.min_timestamp.0) > before {
+            Some(checked.min_timestamp)
+        } else if checked.max_timestamp.0.saturating_sub(now.0) > after {
+            Some(checked.max_timestamp)
+        } else {
+            None
+        };
+        if let Some(timestamp) = out_of_range {
             return Err((
                 ErrorCode::InvalidTimestamp,
-                format!(
-                    "timestamp {} of offset delta {} is out of range",
-                    record.timestamp.0,
-                    record.offset.0.saturating_sub(header.base_offset.0)
-                ),
+                format!("timestamp {} is out of range", timestamp.0),
             ));
         }
     }

@@ -7,6 +7,7 @@
     reason = "a test fails by panicking, with the error shown"
 )]
 
+mod append_check;
 mod corrupt;
 mod cross_check;
 mod peak_memory;
