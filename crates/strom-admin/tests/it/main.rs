@@ -1,0 +1,11 @@
+//! Integration tests of strom-admin against an in-process broker: every admin operation,
+//! including group lag and offset resets.
+#![expect(
+    clippy::unwrap_used,
+    reason = "test set-up fails loudly; library code keeps the lint"
+)]
+
+mod fixture;
+mod groups;
+mod offsets;
+mod topics;
