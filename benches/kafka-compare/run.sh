@@ -16,7 +16,7 @@
 # afterwards to bound disk use. The idle RSS is read once more after the rounds. Prints a table of
 # medians and Strom/Kafka ratios; every raw result goes to $OUT (JSON).
 #
-# Environment: DURATION (30), ROUNDS (3), RATE (10000), SIZE (1024), LATENCY_LINGER_MS (0; the
+# Environment: TESTS (throughput,latency), DURATION (30), ROUNDS (3), RATE (10000), SIZE (1024), LATENCY_LINGER_MS (0; the
 # latency measurement's linger.ms only), SETTLE (2 s between measurements), OUT (results JSON,
 # default ~/.cache/strom/kafka-compare/results-<UTC time>.json), STROM_BIN (use this broker binary instead of building
 # one), KAFKA_HEAP (1G), STROM_PORT (19092), KAFKA_PORT (19093), ZK_PORT (12181), KEEP_DATA=1
@@ -30,6 +30,8 @@ RATE=${RATE:-10000}
 SIZE=${SIZE:-1024}
 SETTLE=${SETTLE:-2}
 LATENCY_LINGER_MS=${LATENCY_LINGER_MS:-0}
+# Which measurements to run: "throughput" (produce + consume), "latency", or both (default).
+TESTS=${TESTS:-throughput,latency}
 OUT=${OUT:-${STROM_CACHE:-$HOME/.cache/strom}/kafka-compare/results-$(date -u +%Y%m%dT%H%M%SZ).json}
 KAFKA_HEAP=${KAFKA_HEAP:-1G}
 STROM_PORT=${STROM_PORT:-19092}
@@ -267,13 +269,21 @@ measure_idle fresh
 for ((round = 1; round <= ROUNDS; round++)); do
   if ((round % 2)); then order=(strom kafka); else order=(kafka strom); fi
   for system in "${order[@]}"; do
+    [[ ,$TESTS, == *,throughput,* ]] || continue
     topic=tput-$round
     create_topic "$system" "$topic" 1
     measure "$system" "$round" produce produce -t "$topic" -s "$SIZE" -d "$DURATION" -a 1
     measure "$system" "$round" consume consume -t "$topic"
     delete_topic "$system" "$topic"
   done
+  if [[ ,$TESTS, == *,throughput,* && ,$TESTS, == *,latency,* ]]; then
+    # Let the page cache write back what the throughput test wrote, so its writeback does not
+    # stall the appends the latency test times (both brokers write through the page cache).
+    sync
+    sleep "$SETTLE"
+  fi
   for system in "${order[@]}"; do
+    [[ ,$TESTS, == *,latency,* ]] || continue
     topic=lat-$round
     create_topic "$system" "$topic" 1
     measure "$system" "$round" latency produce -t "$topic" -s "$SIZE" -d "$DURATION" -a 1 \
