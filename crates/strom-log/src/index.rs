@@ -91,17 +91,16 @@ impl OffsetIndex {
 
     /// Writes the entries the file does not have yet.
     pub(crate) fn persist(&mut self, file: &File) -> Result<()> {
-        let pending = self.entries.get(self.persisted..).unwrap_or_default();
-        if pending.is_empty() {
-            return Ok(());
-        }
-        let mut bytes = Vec::with_capacity(pending.len() * OFFSET_ENTRY_SIZE);
-        for (relative, position) in pending {
-            bytes.extend_from_slice(&relative.to_be_bytes());
-            bytes.extend_from_slice(&position.to_be_bytes());
-        }
-        file.write_all_at(&bytes, (self.persisted * OFFSET_ENTRY_SIZE) as u64)?;
-        self.persisted = self.entries.len();
+        self.persisted = persist_entries(
+            file,
+            &self.entries,
+            self.persisted,
+            OFFSET_ENTRY_SIZE,
+            |(relative, position), bytes| {
+                bytes.extend_from_slice(&relative.to_be_bytes());
+                bytes.extend_from_slice(&position.to_be_bytes());
+            },
+        )?;
         Ok(())
     }
 
@@ -169,17 +168,16 @@ impl TimeIndex {
 
     /// Writes the entries the file does not have yet.
     pub(crate) fn persist(&mut self, file: &File) -> Result<()> {
-        let pending = self.entries.get(self.persisted..).unwrap_or_default();
-        if pending.is_empty() {
-            return Ok(());
-        }
-        let mut bytes = Vec::with_capacity(pending.len() * TIME_ENTRY_SIZE);
-        for (timestamp, relative) in pending {
-            bytes.extend_from_slice(&timestamp.to_be_bytes());
-            bytes.extend_from_slice(&relative.to_be_bytes());
-        }
-        file.write_all_at(&bytes, (self.persisted * TIME_ENTRY_SIZE) as u64)?;
-        self.persisted = self.entries.len();
+        self.persisted = persist_entries(
+            file,
+            &self.entries,
+            self.persisted,
+            TIME_ENTRY_SIZE,
+            |(timestamp, relative), bytes| {
+                bytes.extend_from_slice(&timestamp.to_be_bytes());
+                bytes.extend_from_slice(&relative.to_be_bytes());
+            },
+        )?;
         Ok(())
     }
 
@@ -210,6 +208,27 @@ pub(crate) fn relative(base: Offset, offset: Offset) -> Result<u32> {
 
 fn be_u32(bytes: &[u8]) -> Option<u32> {
     Some(u32::from_be_bytes(bytes.try_into().ok()?))
+}
+
+/// Writes the entries after the first `persisted` ones into their fixed-size slots of `file`
+/// and returns how many entries the file now holds.
+fn persist_entries<E>(
+    file: &File,
+    entries: &[E],
+    persisted: usize,
+    entry_size: usize,
+    encode: impl Fn(&E, &mut Vec<u8>),
+) -> Result<usize> {
+    let pending = entries.get(persisted..).unwrap_or_default();
+    if pending.is_empty() {
+        return Ok(persisted);
+    }
+    let mut bytes = Vec::with_capacity(pending.len() * entry_size);
+    for entry in pending {
+        encode(entry, &mut bytes);
+    }
+    file.write_all_at(&bytes, (persisted * entry_size) as u64)?;
+    Ok(entries.len())
 }
 
 #[cfg(test)]
