@@ -388,12 +388,26 @@ pub fn read_tagged_field(buf: &mut Bytes) -> Result<RawTaggedField, Error> {
     Ok(RawTaggedField { tag, data })
 }
 
+/// Checks that `tag` comes after the previous tag of its section, and remembers it.
+pub fn check_tag_order(previous: &mut Option<u32>, tag: u32) -> Result<(), Error> {
+    if let Some(previous) = *previous
+        && tag <= previous
+    {
+        return Err(Error::TaggedFieldOrder { tag, previous });
+    }
+    *previous = Some(tag);
+    Ok(())
+}
+
 /// Reads a whole tagged-field section, keeping every field raw (used by headers).
 pub fn read_raw_tagged_fields(buf: &mut Bytes) -> Result<Vec<RawTaggedField>, Error> {
     let count = read_tagged_count(buf)?;
     let mut res = Vec::new();
+    let mut previous = None;
     for _ in 0..count {
-        res.push(read_tagged_field(buf)?);
+        let field = read_tagged_field(buf)?;
+        check_tag_order(&mut previous, field.tag)?;
+        res.push(field);
     }
     Ok(res)
 }
@@ -503,8 +517,10 @@ macro_rules! wire_struct {
                 })*
                 if cx.flexible {
                     let count = $crate::field::read_tagged_count(buf)?;
+                    let mut previous = None;
                     for _ in 0..count {
                         let raw = $crate::field::read_tagged_field(buf)?;
+                        $crate::field::check_tag_order(&mut previous, raw.tag)?;
                         $({
                             let spec: $crate::field::FieldSpec = $spec;
                             if spec.tag == Some(raw.tag) && spec.is_present(cx.version) {
@@ -638,6 +654,35 @@ mod tests {
         };
         check(&defaults, 2, "ffffffff0000");
         check(&defaults, 1, "ffffffffffff00");
+    }
+
+    #[test]
+    fn tags_out_of_order_or_repeated_are_refused() {
+        // id 7, empty name, then a tagged section of two fields: tags 1000 and 900.
+        let descending = [0, 0, 0, 7, 1, 2, 0xe8, 0x07, 0, 0x84, 0x07, 0];
+        let mut bytes = Bytes::copy_from_slice(&descending);
+        assert!(matches!(
+            Sample::read(&mut bytes, cx(2)),
+            Err(Error::TaggedFieldOrder {
+                tag: 900,
+                previous: 1000
+            })
+        ));
+        // A known tag given twice would otherwise let the second silently win.
+        let repeated = [0, 0, 0, 7, 1, 2, 1, 1, 4, 1, 1, 5];
+        let mut bytes = Bytes::copy_from_slice(&repeated);
+        assert!(matches!(
+            Sample::read(&mut bytes, cx(2)),
+            Err(Error::TaggedFieldOrder {
+                tag: 1,
+                previous: 1
+            })
+        ));
+        let ascending = [0, 0, 0, 7, 1, 2, 1, 1, 4, 0x84, 0x07, 0];
+        let mut bytes = Bytes::copy_from_slice(&ascending);
+        let sample = Sample::read(&mut bytes, cx(2)).unwrap();
+        assert_eq!(sample.level, 4);
+        assert_eq!(sample.unknown_tagged_fields.len(), 1);
     }
 
     #[test]

@@ -131,4 +131,13 @@ pub enum Error {
         /// The body's API.
         body: ApiKey,
     },
+    /// Tagged fields must come in strictly ascending tag order (KIP-482); a repeated or
+    /// decreasing tag makes the section ambiguous.
+    #[error("tagged field {tag} follows tagged field {previous}: tags must ascend")]
+    TaggedFieldOrder {
+        /// The tag that came out of order.
+        tag: u32,
+        /// The tag before it.
+        previous: u32,
+    },
 }

@@ -56,8 +56,16 @@ fn random_frame(rng: &mut Rng) -> Vec<u8> {
     buf[4..].to_vec()
 }
 
+/// Cases per property: 256 in the test suite; `STROM_FUZZ_CASES=300000` for a long local run.
+fn fuzz_cases() -> u32 {
+    std::env::var("STROM_FUZZ_CASES")
+        .ok()
+        .and_then(|cases| cases.parse().ok())
+        .unwrap_or(256)
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(256))]
+    #![proptest_config(ProptestConfig::with_cases(fuzz_cases()))]
 
     #[test]
     fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..200)) {
