@@ -10,11 +10,8 @@
 use std::collections::{BTreeMap, HashMap, VecDeque};
 
 use strom_log::ProducerBatch;
+pub use strom_log::RETAINED_BATCHES;
 use strom_record::{BatchHeader, Offset};
-
-/// How many recent batches per producer are remembered for duplicate detection (Kafka's
-/// `max.in.flight.requests.per.connection` limit for idempotence).
-pub const RETAINED_BATCHES: usize = 5;
 
 /// The producer state of one partition.
 #[derive(Debug, Default, Clone)]
@@ -64,20 +61,20 @@ struct BatchMeta {
 
 impl ProducerTable {
     /// The table a log's remembered producer batches imply.
-    pub fn from_log(states: &BTreeMap<i64, ProducerBatch>) -> ProducerTable {
+    pub fn from_log(states: &BTreeMap<i64, VecDeque<ProducerBatch>>) -> ProducerTable {
         let producers = states
             .iter()
-            .map(|(&producer_id, batch)| {
-                let meta = BatchMeta {
-                    base_sequence: batch.base_sequence,
-                    last_sequence: batch.last_sequence,
-                    base_offset: batch.base_offset,
-                };
-                let entry = ProducerEntry {
-                    epoch: batch.producer_epoch,
-                    batches: VecDeque::from([meta]),
-                };
-                (producer_id, entry)
+            .filter_map(|(&producer_id, batches)| {
+                let epoch = batches.back()?.producer_epoch;
+                let batches = batches
+                    .iter()
+                    .map(|batch| BatchMeta {
+                        base_sequence: batch.base_sequence,
+                        last_sequence: batch.last_sequence,
+                        base_offset: batch.base_offset,
+                    })
+                    .collect();
+                Some((producer_id, ProducerEntry { epoch, batches }))
             })
             .collect();
         ProducerTable { producers }
@@ -279,24 +276,26 @@ mod tests {
     }
 
     #[test]
-    fn rebuilt_from_the_log_it_continues_the_sequence() {
-        let states = BTreeMap::from([(
-            7,
-            ProducerBatch {
-                producer_epoch: 0,
-                base_sequence: 10,
-                last_sequence: 14,
-                base_offset: Offset(100),
-                last_offset: Offset(104),
-            },
-        )]);
+    fn rebuilt_from_the_log_it_recognises_every_remembered_batch() {
+        let batch = |base_sequence: i32, base_offset: u64| ProducerBatch {
+            producer_epoch: 0,
+            base_sequence,
+            last_sequence: base_sequence + 4,
+            base_offset: Offset(base_offset),
+            last_offset: Offset(base_offset + 4),
+        };
+        let states = BTreeMap::from([(7, VecDeque::from([batch(5, 95), batch(10, 100)]))]);
         let table = ProducerTable::from_log(&states);
-        assert_eq!(
-            table.check(&header(0, 10, 5, 0), false),
-            Ok(SequenceCheck::Duplicate {
-                base_offset: Offset(100)
-            })
-        );
+        // A resend of either remembered batch (five in flight when the broker died) is a
+        // duplicate answered with its original offset.
+        for (base_sequence, base_offset) in [(5, 95), (10, 100)] {
+            assert_eq!(
+                table.check(&header(0, base_sequence, 5, 0), false),
+                Ok(SequenceCheck::Duplicate {
+                    base_offset: Offset(base_offset)
+                })
+            );
+        }
         assert_eq!(table.check(&header(0, 15, 1, 0), false), APPEND);
         assert_eq!(
             table.check(&header(0, 16, 1, 0), false),

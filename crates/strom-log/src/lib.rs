@@ -44,7 +44,7 @@ pub use crate::file_slice::FileSlice;
 pub use crate::lock::DirLock;
 pub use crate::log::{AppendInfo, Log, RecoveryReport, RetentionReport};
 pub use crate::manager::{LogManager, TopicPartition};
-pub use crate::producer::ProducerBatch;
+pub use crate::producer::{ProducerBatch, RETAINED_BATCHES};
 
 /// Result type of this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;

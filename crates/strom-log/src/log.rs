@@ -13,7 +13,7 @@
 //! calls them), own the high watermark's value (the replication layer sets it), or check producer
 //! sequence numbers (the broker does, with [`Log::producer_states`]).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::fs::{self, File};
 use std::io;
 use std::path::{Path, PathBuf};
@@ -674,8 +674,9 @@ impl Log {
         self.recovery_point
     }
 
-    /// Per producer id, its last batch in the log tail (see `producer.rs` for what "tail" means).
-    pub fn producer_states(&self) -> &BTreeMap<i64, ProducerBatch> {
+    /// Per producer id, its last batches in the log tail, oldest first (see `producer.rs` for
+    /// what "tail" means and how many are kept).
+    pub fn producer_states(&self) -> &BTreeMap<i64, VecDeque<ProducerBatch>> {
         &self.producers
     }
 

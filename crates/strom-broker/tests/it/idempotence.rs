@@ -86,10 +86,15 @@ async fn retries_are_deduplicated_and_gaps_refused() {
         .await;
     assert_eq!(unknown.error_code, ErrorCode::UnknownProducerId.code());
 
-    // After a restart the state is rebuilt from the log: the retry is still a duplicate.
+    // After a restart the state is rebuilt from the log: a retry of either of the two batches
+    // (a producer may have had both in flight) is still a duplicate.
     drop(client);
     broker.restart().await;
     let mut client = broker.client().await;
+    let retry = client
+        .produce("events", 0, idempotent(producer_id, 0, &["a", "b"]))
+        .await;
+    assert_eq!((retry.error_code, retry.base_offset), (0, 0));
     let retry = client
         .produce("events", 0, idempotent(producer_id, 2, &["c"]))
         .await;

@@ -258,10 +258,15 @@ fn leader_epochs_follow_appends_and_truncation() {
 fn producer_state_survives_reopen() {
     let dir = tempfile::tempdir().unwrap();
     let mut log = Log::open(dir.path(), small_config(), NOW).unwrap();
-    for (producer_id, sequence) in [(7, 0), (8, 0), (7, 3)] {
+    // Producer 7 writes seven batches of three records under epoch 2, producer 8 one batch
+    // under epoch 1 and then one under epoch 2 (which forgets the first).
+    let mut batches = vec![(8, 1, 0)];
+    batches.extend((0..7).map(|index| (7, 2, index * 3)));
+    batches.push((8, 2, 0));
+    for (producer_id, producer_epoch, sequence) in batches {
         let config = BatchConfig {
             producer_id: Some(producer_id),
-            producer_epoch: 2,
+            producer_epoch,
             base_sequence: Some(sequence),
             ..BatchConfig::default()
         };
@@ -269,10 +274,15 @@ fn producer_state_survives_reopen() {
             .unwrap();
     }
     let before = log.producer_states().clone();
-    assert_eq!(before[&7].base_sequence, 3);
-    assert_eq!(before[&7].last_sequence, 5);
-    assert_eq!(before[&7].base_offset, o(6));
-    assert_eq!(before[&8].last_offset, o(5));
+    let sequences: Vec<(i32, i32)> = before[&7]
+        .iter()
+        .map(|batch| (batch.base_sequence, batch.last_sequence))
+        .collect();
+    assert_eq!(sequences, [(6, 8), (9, 11), (12, 14), (15, 17), (18, 20)]);
+    assert_eq!(before[&7][0].base_offset, o(9));
+    assert_eq!(before[&8].len(), 1);
+    assert_eq!(before[&8][0].producer_epoch, 2);
+    assert_eq!(before[&8][0].last_offset, o(26));
     drop(log); // an unclean shutdown
     let log = Log::open(dir.path(), small_config(), NOW).unwrap();
     assert!(!log.recovery_report().clean_shutdown);

@@ -8,4 +8,5 @@
 mod fixture;
 mod idempotence;
 mod not_leader;
+mod restart;
 mod round_trip;
