@@ -44,27 +44,28 @@ pub struct Assignment {
 }
 
 impl Subscription {
-    /// Encodes the subscription; fields newer than `self.version` are left out.
-    pub fn encode(&self) -> Vec<u8> {
+    /// Encodes the subscription; fields newer than `self.version` are left out. Fails when a
+    /// string is longer than the format's 16-bit length allows (or a collection has 2^31 items).
+    pub fn encode(&self) -> Result<Vec<u8>, Error> {
         let mut out = Vec::new();
         let version = self.version.max(0);
         out.extend_from_slice(&version.to_be_bytes());
-        put_count(&mut out, self.topics.len());
+        put_count(&mut out, self.topics.len())?;
         for topic in &self.topics {
-            put_string(&mut out, topic);
+            put_string(&mut out, topic)?;
         }
-        put_bytes(&mut out, self.user_data.as_deref());
+        put_bytes(&mut out, self.user_data.as_deref())?;
         if version >= 1 {
-            put_topic_partitions(&mut out, &self.owned_partitions);
+            put_topic_partitions(&mut out, &self.owned_partitions)?;
         }
         if version >= 2 {
             let generation = self.generation_id.map_or(-1, |generation| generation.0);
             out.extend_from_slice(&generation.to_be_bytes());
         }
         if version >= 3 {
-            put_nullable_string(&mut out, self.rack_id.as_deref());
+            put_nullable_string(&mut out, self.rack_id.as_deref())?;
         }
-        out
+        Ok(out)
     }
 
     /// Decodes a subscription of any version (newer than 3 is read as 3).
@@ -112,13 +113,14 @@ impl Subscription {
 }
 
 impl Assignment {
-    /// Encodes the assignment (versions 0 to 3 share one layout).
-    pub fn encode(&self) -> Vec<u8> {
+    /// Encodes the assignment (versions 0 to 3 share one layout). Fails when a topic name is
+    /// longer than the format's 16-bit length allows (or a collection has 2^31 items).
+    pub fn encode(&self) -> Result<Vec<u8>, Error> {
         let mut out = Vec::new();
         out.extend_from_slice(&self.version.max(0).to_be_bytes());
-        put_topic_partitions(&mut out, &self.partitions);
-        put_bytes(&mut out, self.user_data.as_deref());
-        out
+        put_topic_partitions(&mut out, &self.partitions)?;
+        put_bytes(&mut out, self.user_data.as_deref())?;
+        Ok(out)
     }
 
     /// Decodes an assignment of any version. Empty input is an empty assignment, which is what
@@ -150,36 +152,55 @@ impl Assignment {
     }
 }
 
-fn put_count(out: &mut Vec<u8>, count: usize) {
-    let count = i32::try_from(count).expect("a collection in memory has fewer than 2^31 items");
+fn put_count(out: &mut Vec<u8>, count: usize) -> Result<(), Error> {
+    let Ok(count) = i32::try_from(count) else {
+        return Err(Error::InvalidLength {
+            what: "collection",
+            length: i64::try_from(count).unwrap_or(i64::MAX),
+        });
+    };
     out.extend_from_slice(&count.to_be_bytes());
+    Ok(())
 }
 
-fn put_string(out: &mut Vec<u8>, value: &str) {
-    let length = i16::try_from(value.len()).expect("topic names are shorter than 32 KiB");
+fn put_string(out: &mut Vec<u8>, value: &str) -> Result<(), Error> {
+    let Ok(length) = i16::try_from(value.len()) else {
+        return Err(Error::InvalidLength {
+            what: "string",
+            length: i64::try_from(value.len()).unwrap_or(i64::MAX),
+        });
+    };
     out.extend_from_slice(&length.to_be_bytes());
     out.extend_from_slice(value.as_bytes());
+    Ok(())
 }
 
-fn put_nullable_string(out: &mut Vec<u8>, value: Option<&str>) {
+fn put_nullable_string(out: &mut Vec<u8>, value: Option<&str>) -> Result<(), Error> {
     match value {
         Some(value) => put_string(out, value),
-        None => out.extend_from_slice(&(-1i16).to_be_bytes()),
+        None => {
+            out.extend_from_slice(&(-1i16).to_be_bytes());
+            Ok(())
+        }
     }
 }
 
-fn put_bytes(out: &mut Vec<u8>, value: Option<&[u8]>) {
+fn put_bytes(out: &mut Vec<u8>, value: Option<&[u8]>) -> Result<(), Error> {
     match value {
         Some(value) => {
-            put_count(out, value.len());
+            put_count(out, value.len())?;
             out.extend_from_slice(value);
+            Ok(())
         }
-        None => out.extend_from_slice(&(-1i32).to_be_bytes()),
+        None => {
+            out.extend_from_slice(&(-1i32).to_be_bytes());
+            Ok(())
+        }
     }
 }
 
 /// Writes partitions grouped by topic, in order of first appearance of each topic.
-fn put_topic_partitions(out: &mut Vec<u8>, partitions: &[TopicPartition]) {
+fn put_topic_partitions(out: &mut Vec<u8>, partitions: &[TopicPartition]) -> Result<(), Error> {
     let mut topics: Vec<(&str, Vec<i32>)> = Vec::new();
     for partition in partitions {
         match topics
@@ -190,14 +211,15 @@ fn put_topic_partitions(out: &mut Vec<u8>, partitions: &[TopicPartition]) {
             None => topics.push((&partition.topic, vec![partition.partition.0])),
         }
     }
-    put_count(out, topics.len());
+    put_count(out, topics.len())?;
     for (topic, list) in topics {
-        put_string(out, topic);
-        put_count(out, list.len());
+        put_string(out, topic)?;
+        put_count(out, list.len())?;
         for partition in list {
             out.extend_from_slice(&partition.to_be_bytes());
         }
     }
+    Ok(())
 }
 
 /// A cursor over untrusted bytes.
@@ -355,6 +377,27 @@ mod tests {
     }
 
     #[test]
+    fn too_long_topic_name_is_an_error() {
+        let name = "t".repeat(40_000);
+        let subscription = Subscription {
+            topics: vec![name.clone()],
+            ..Subscription::default()
+        };
+        assert_eq!(
+            subscription.encode(),
+            Err(Error::InvalidLength {
+                what: "string",
+                length: 40_000
+            })
+        );
+        let assignment = Assignment {
+            partitions: vec![TopicPartition::new(name, 0)],
+            ..Assignment::default()
+        };
+        assert!(assignment.encode().is_err());
+    }
+
+    #[test]
     fn newer_version_reads_as_latest_and_ignores_trailing_bytes() {
         let subscription = Subscription {
             version: 3,
@@ -364,7 +407,7 @@ mod tests {
             generation_id: Some(GenerationId(4)),
             rack_id: Some("r1".into()),
         };
-        let mut bytes = subscription.encode();
+        let mut bytes = subscription.encode().unwrap();
         bytes[1] = 9;
         bytes.extend_from_slice(&[1, 2, 3]);
         let res = Subscription::decode(&bytes).unwrap();
@@ -416,7 +459,7 @@ mod tests {
                 generation_id: if version >= 2 { generation.map(GenerationId) } else { None },
                 rack_id: if version >= 3 { rack } else { None },
             };
-            prop_assert_eq!(Subscription::decode(&subscription.encode()), Ok(subscription));
+            prop_assert_eq!(Subscription::decode(&subscription.encode().unwrap()), Ok(subscription));
         }
 
         #[test]
@@ -426,19 +469,19 @@ mod tests {
             user_data in proptest::option::of(proptest::collection::vec(any::<u8>(), 0..8)),
         ) {
             let assignment = Assignment { version, partitions, user_data };
-            prop_assert_eq!(Assignment::decode(&assignment.encode()), Ok(assignment));
+            prop_assert_eq!(Assignment::decode(&assignment.encode().unwrap()), Ok(assignment));
         }
 
         #[test]
         fn random_bytes_decode_to_stable_values(bytes in proptest::collection::vec(any::<u8>(), 0..64)) {
             // Whatever decodes must survive a further round trip unchanged.
             if let Ok(subscription) = Subscription::decode(&bytes) {
-                let again = Subscription::decode(&subscription.encode()).unwrap();
-                prop_assert_eq!(Subscription::decode(&again.encode()), Ok(again));
+                let again = Subscription::decode(&subscription.encode().unwrap()).unwrap();
+                prop_assert_eq!(Subscription::decode(&again.encode().unwrap()), Ok(again));
             }
             if let Ok(assignment) = Assignment::decode(&bytes) {
-                let again = Assignment::decode(&assignment.encode()).unwrap();
-                prop_assert_eq!(Assignment::decode(&again.encode()), Ok(again));
+                let again = Assignment::decode(&assignment.encode().unwrap()).unwrap();
+                prop_assert_eq!(Assignment::decode(&again.encode().unwrap()), Ok(again));
             }
         }
     }

@@ -61,7 +61,8 @@ fn subscription() -> Bytes {
             topics: vec![TOPIC.to_owned()],
             ..Subscription::default()
         }
-        .encode(),
+        .encode()
+        .unwrap(),
     )
 }
 
@@ -117,7 +118,8 @@ async fn sync(
                             .collect(),
                         user_data: None,
                     }
-                    .encode(),
+                    .encode()
+                    .unwrap(),
                 ),
                 ..SyncGroupRequestAssignment::default()
             })

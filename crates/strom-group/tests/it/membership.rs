@@ -556,6 +556,7 @@ fn cooperative_rebalance_takes_two_rounds() {
             ..Subscription::default()
         }
         .encode()
+        .unwrap()
     };
     let partitions: strom_group::PartitionsPerTopic = [("t".to_string(), 4)].into_iter().collect();
     // The leader's side: run the assignor over the JoinGroup members.
@@ -582,7 +583,8 @@ fn cooperative_rebalance_takes_two_rounds() {
                         partitions: list,
                         user_data: None,
                     }
-                    .encode(),
+                    .encode()
+                    .unwrap(),
                 )
             })
             .collect()

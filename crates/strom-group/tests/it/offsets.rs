@@ -17,6 +17,7 @@ fn subscription(topics: &[&str]) -> Vec<u8> {
         ..Subscription::default()
     }
     .encode()
+    .unwrap()
 }
 
 /// A stable group of one consumer subscribed to topic `t`, generation 1.
