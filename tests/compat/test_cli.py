@@ -86,3 +86,30 @@ def test_group_offsets_match_confluent_kafka(broker, topic_name):
     assert lag == [
         {"group": group, "topic": topic_name, "partition": 0, "current_offset": 7, "log_end_offset": 10, "lag": 3}
     ]
+
+
+def test_consume_with_a_group_commits_what_it_printed(broker, topic_name):
+    strom(broker, "topics", "create", "--topic", topic_name, "--partitions", "2")
+    strom(broker, "produce", "--topic", topic_name, stdin="".join(f"v{i}\n" for i in range(30)))
+    group = f"{topic_name}-members"
+    consume = ["consume", "--topic", topic_name, "--group", group, "--from-beginning", "--format", "%p %o %v"]
+    # Two runs that stop mid-way: the second starts exactly where the first stopped.
+    first = strom(broker, *consume, "--max-messages", "12").splitlines()
+    second = strom(broker, *consume, "--max-messages", "18").splitlines()
+    assert len(first) == 12 and len(second) == 18
+    values = sorted(line.split(" ")[2] for line in first + second)
+    assert values == sorted(f"v{i}" for i in range(30))
+    consumer = Consumer({"bootstrap.servers": broker.bootstrap, "group.id": group})
+    try:
+        committed = consumer.committed([TopicPartition(topic_name, p) for p in range(2)], timeout=10)
+    finally:
+        consumer.close()
+    assert sum(tp.offset for tp in committed) == 30
+    # Nothing left for the group.
+    assert strom(broker, *consume, "--timeout-ms", "1500") == ""
+    # --partition and --offset are for reading without a group.
+    res = subprocess.run(
+        [strom_bin(), "--bootstrap-server", broker.bootstrap, *consume, "--partition", "0"],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert res.returncode == 1 and "cannot be used with" in res.stderr, res.stderr

@@ -1,15 +1,18 @@
-//! `strom consume`: prints the records of a topic's partitions (all, or one with
-//! `--partition`) from the end, the beginning or an offset, through `strom-consumer` with
-//! partitions assigned directly. It does not join a consumer group or commit offsets yet.
+//! `strom consume`: prints the records of a topic through `strom-consumer`, either as a member
+//! of a consumer group (`--group`: subscribe, auto commit, a final commit and LeaveGroup on
+//! exit, SIGINT or SIGTERM) or from partitions assigned directly (all, or one with
+//! `--partition`) from the end, the beginning or an offset, without committing anything.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use clap::Args;
 use serde_json::{Value, json};
 use strom_admin::TopicPartition;
-use strom_consumer::{AutoOffsetReset, Consumer, ConsumerConfig, ConsumerRecord};
+use strom_consumer::{Assignor, AutoOffsetReset, Consumer, ConsumerConfig, ConsumerRecord};
 use strom_record::Offset;
 
 use crate::Context;
@@ -22,19 +25,34 @@ pub struct ConsumeArgs {
     #[arg(long)]
     topic: String,
     /// Read only this partition.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "group")]
     partition: Option<i32>,
-    /// Start at the log start offset (default: only new records).
+    /// Join this consumer group: partitions are assigned by the group, positions start at the
+    /// group's committed offsets, and offsets are committed (every 5 s and on exit).
+    #[arg(long)]
+    group: Option<String>,
+    /// With `--group`: a static member id (`group.instance.id`).
+    #[arg(long, requires = "group")]
+    group_instance_id: Option<String>,
+    /// With `--group`: the assignors to offer, in preference order (comma-separated: range,
+    /// roundrobin, cooperative-sticky; default range,cooperative-sticky).
+    #[arg(long, requires = "group", value_delimiter = ',', value_parser = parse_assignor)]
+    assignment_strategy: Vec<Assignor>,
+    /// With `--group`: `session.timeout.ms`.
+    #[arg(long, requires = "group")]
+    session_timeout_ms: Option<u64>,
+    /// Start at the log start offset (default: only new records). With `--group`, this is
+    /// `auto.offset.reset=earliest`: it applies to partitions without a committed offset.
     #[arg(long, conflicts_with = "offset")]
     from_beginning: bool,
     /// Start at this offset: a number, `earliest` or `latest`.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "group")]
     offset: Option<StartOffset>,
     /// Exit after this many records.
     #[arg(long)]
     max_messages: Option<u64>,
     /// Exit once every partition was read up to its log end offset as of the start.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "group")]
     exit_at_end: bool,
     /// Exit when no record arrived for this many milliseconds.
     #[arg(long)]
@@ -68,8 +86,17 @@ impl std::str::FromStr for StartOffset {
     }
 }
 
+fn parse_assignor(name: &str) -> Result<Assignor, String> {
+    Assignor::from_name(name).ok_or_else(|| {
+        format!("unknown assignor {name:?} (range, roundrobin or cooperative-sticky)")
+    })
+}
+
 /// Runs `consume`.
 pub async fn run(context: &Context, args: ConsumeArgs) -> anyhow::Result<()> {
+    if let Some(group) = args.group.clone() {
+        return run_group(context, args, group).await;
+    }
     let partitions = match args.partition {
         Some(partition) => vec![TopicPartition::new(args.topic.clone(), partition)],
         None => {
@@ -101,11 +128,69 @@ pub async fn run(context: &Context, args: ConsumeArgs) -> anyhow::Result<()> {
             }
         }
     }
-    let res = consume(&mut consumer, context.output, &args, &partitions).await;
+    let stop = AtomicBool::new(false);
+    let res = consume(&mut consumer, context.output, &args, &partitions, &stop).await;
     consumer.close().await;
     let count = res?;
     eprintln!("Processed a total of {count} messages");
     Ok(())
+}
+
+/// `consume --group`: subscribes, prints until a limit or a signal, then commits and leaves.
+async fn run_group(context: &Context, args: ConsumeArgs, group: String) -> anyhow::Result<()> {
+    let mut config = ConsumerConfig {
+        client: context.client_config(),
+        group_id: Some(group),
+        group_instance_id: args.group_instance_id.clone(),
+        auto_offset_reset: if args.from_beginning {
+            AutoOffsetReset::Earliest
+        } else {
+            AutoOffsetReset::Latest
+        },
+        fetch_max_wait: Duration::from_millis(100),
+        ..ConsumerConfig::default()
+    };
+    if !args.assignment_strategy.is_empty() {
+        config.partition_assignment_strategy = args.assignment_strategy.clone();
+    }
+    if let Some(session_timeout_ms) = args.session_timeout_ms {
+        config.session_timeout = Duration::from_millis(session_timeout_ms);
+        // Kafka's ratio: three heartbeats per session.
+        config.heartbeat_interval = config.heartbeat_interval.min(config.session_timeout / 3);
+    }
+    let mut consumer = Consumer::new(config).await?;
+    consumer.subscribe([args.topic.clone()])?;
+    let stop = Arc::new(AtomicBool::new(false));
+    let watcher = tokio::spawn(watch_signals(stop.clone()));
+    let res = consume(&mut consumer, context.output, &args, &[], &stop).await;
+    watcher.abort();
+    // Everything printed is processed: commit it before leaving the group.
+    let commit = consumer.commit_sync().await;
+    consumer.close().await;
+    let count = res?;
+    commit?;
+    eprintln!("Processed a total of {count} messages");
+    Ok(())
+}
+
+/// Sets `stop` on SIGINT or SIGTERM, so that the poll loop ends between polls and nothing
+/// printed goes uncommitted.
+async fn watch_signals(stop: Arc<AtomicBool>) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut terminate) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = terminate.recv() => {}
+            }
+            stop.store(true, Ordering::Relaxed);
+            return;
+        }
+    }
+    if tokio::signal::ctrl_c().await.is_ok() {
+        stop.store(true, Ordering::Relaxed);
+    }
 }
 
 async fn consume(
@@ -113,6 +198,7 @@ async fn consume(
     output: Output,
     args: &ConsumeArgs,
     partitions: &[TopicPartition],
+    stop: &AtomicBool,
 ) -> anyhow::Result<u64> {
     // Partitions still to read up to their end, with that end.
     let mut unfinished: BTreeMap<TopicPartition, Offset> = BTreeMap::new();
@@ -130,6 +216,9 @@ async fn consume(
     let mut count: u64 = 0;
     let mut last_record = Instant::now();
     loop {
+        if stop.load(Ordering::Relaxed) {
+            return Ok(count);
+        }
         if args.exit_at_end && unfinished.is_empty() {
             return Ok(count);
         }
@@ -141,15 +230,26 @@ async fn consume(
         {
             return Ok(count);
         }
-        for record in consumer.poll(Duration::from_millis(200)).await? {
+        let records = consumer.poll(Duration::from_millis(200)).await?;
+        for (index, record) in records.iter().enumerate() {
             if args.max_messages.is_some_and(|max| count >= max) {
+                // Move back to the first record not printed, so that the final commit (with
+                // --group) covers exactly what was printed.
+                let mut unprinted: BTreeMap<TopicPartition, Offset> = BTreeMap::new();
+                for rest in records.iter().skip(index) {
+                    let topic_partition = TopicPartition::new(rest.topic.clone(), rest.partition);
+                    unprinted.entry(topic_partition).or_insert(rest.offset);
+                }
+                for (topic_partition, offset) in unprinted {
+                    consumer.seek(&topic_partition, offset)?;
+                }
                 return Ok(count);
             }
             last_record = Instant::now();
             count += 1;
             let line = match output {
-                Output::Table => format_record(&args.format, &record),
-                Output::Json => record_json(&record).to_string(),
+                Output::Table => format_record(&args.format, record),
+                Output::Json => record_json(record).to_string(),
             };
             println!("{line}");
             let topic_partition = TopicPartition::new(record.topic.clone(), record.partition);

@@ -4,8 +4,6 @@
 //! message to stderr and exits with code 1.
 //!
 //! This file parses the command line and dispatches; each subcommand lives in its own module.
-//! Consuming as a member of a group is not implemented yet (the consumer crate has no group
-//! membership): `consume` reads assigned partitions.
 
 mod configs;
 mod consume;

@@ -2,20 +2,26 @@
 //! `kafka-producer-perf-test` and `kafka-consumer-perf-test`. They print progress every
 //! `--reporting-interval-ms` and one final line (or a JSON object with `--output json`).
 //!
-//! Produce latency is measured from `send` to the moment the delivery is observed; deliveries
-//! are awaited in send order, so a fast delivery behind a slow one counts as late as the slow
-//! one (the per-partition order makes this rare). Consume throughput runs from the first
-//! record to the last; consume latency is the time each `poll` that returned records took.
+//! Produce latency is measured from `send` to the moment the delivery is observed (the send
+//! loop takes in the deliveries made before each send, and waits for the rest at the end);
+//! deliveries are taken in send order, so a fast delivery behind a slow one counts as late as
+//! the slow one (the per-partition order makes this rare). Produce throughput runs from the start of
+//! sending to the last acknowledgement, consume throughput from the first record received to
+//! the last (both as librdkafka's `rdkafka_performance` measures); consume latency is the time
+//! each `poll` that returned records took.
 
-use std::time::{Duration, Instant};
+use std::collections::VecDeque;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context as TaskContext, Poll, Waker};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use clap::{Args, Subcommand};
 use serde_json::json;
-use strom_admin::TopicPartition;
+use strom_admin::{Timestamp, TopicPartition};
 use strom_consumer::{AutoOffsetReset, Consumer, ConsumerConfig};
-use strom_producer::{DeliveryFuture, Producer, ProducerRecord};
-use tokio::sync::mpsc;
+use strom_producer::{DeliveryFuture, Producer, ProducerRecord, RecordMetadata};
 
 use crate::Context;
 use crate::produce::ProducerArgs;
@@ -137,12 +143,124 @@ pub async fn run(context: &Context, command: PerfCommand) -> anyhow::Result<()> 
     }
 }
 
-/// What the delivery collector reports when the run ends.
-struct Collected {
+/// Deliveries awaited in send order, and what they came to. The send loop takes in the ones
+/// already made before each send (as librdkafka's perf tool serves delivery reports from its
+/// produce loop), so no task or channel sits between the producer and the count.
+struct Deliveries {
+    pending: VecDeque<(Instant, DeliveryFuture)>,
     delivered: u64,
     failed: u64,
     first_error: Option<String>,
     latencies: Latencies,
+    /// When the last delivery (or failure) was observed.
+    last_outcome: Option<Instant>,
+    /// The progress window.
+    window: Latencies,
+    window_start: Instant,
+    interval: Duration,
+    record_size: usize,
+}
+
+impl Deliveries {
+    fn new(interval: Duration, record_size: usize) -> Deliveries {
+        Deliveries {
+            pending: VecDeque::new(),
+            delivered: 0,
+            failed: 0,
+            first_error: None,
+            latencies: Latencies::default(),
+            last_outcome: None,
+            window: Latencies::default(),
+            window_start: Instant::now(),
+            interval,
+            record_size,
+        }
+    }
+
+    /// Takes in, oldest first, the deliveries already made, as observed at `now` (just read).
+    fn take_ready(&mut self, now: Instant) {
+        while let Some((_, delivery)) = self.pending.front_mut() {
+            // Unconstrained: tokio's cooperative budget would otherwise report ready
+            // deliveries as pending once the send loop has run a while without yielding.
+            let mut poll = tokio::task::unconstrained(delivery);
+            let Poll::Ready(outcome) =
+                Pin::new(&mut poll).poll(&mut TaskContext::from_waker(Waker::noop()))
+            else {
+                break;
+            };
+            if let Some((sent_at, _)) = self.pending.pop_front() {
+                self.record(sent_at, outcome, now);
+            }
+        }
+    }
+
+    /// Sleeps until `until`, taking in deliveries as they are made meanwhile.
+    async fn sleep_until(&mut self, until: Instant) {
+        let until = tokio::time::Instant::from_std(until);
+        loop {
+            let outcome = match self.pending.front_mut() {
+                None => {
+                    tokio::time::sleep_until(until).await;
+                    return;
+                }
+                Some((_, delivery)) => tokio::select! {
+                    () = tokio::time::sleep_until(until) => return,
+                    outcome = delivery => outcome,
+                },
+            };
+            let now = Instant::now();
+            if let Some((sent_at, _)) = self.pending.pop_front() {
+                self.record(sent_at, outcome, now);
+            }
+            self.take_ready(now);
+        }
+    }
+
+    /// Waits for every delivery still pending.
+    async fn finish(&mut self) {
+        while let Some((sent_at, delivery)) = self.pending.pop_front() {
+            let outcome = delivery.await;
+            let now = Instant::now();
+            self.record(sent_at, outcome, now);
+            self.take_ready(now);
+        }
+    }
+
+    /// Counts one delivery observed at `now`, printing progress when a window is over.
+    fn record(
+        &mut self,
+        sent_at: Instant,
+        outcome: strom_producer::Result<RecordMetadata>,
+        now: Instant,
+    ) {
+        self.last_outcome = Some(now);
+        match outcome {
+            Ok(_) => {
+                let latency = now.saturating_duration_since(sent_at);
+                self.delivered += 1;
+                self.latencies.record(latency);
+                self.window.record(latency);
+            }
+            Err(error) => {
+                self.failed += 1;
+                self.first_error.get_or_insert_with(|| error.to_string());
+            }
+        }
+        let elapsed = now.saturating_duration_since(self.window_start);
+        if elapsed >= self.interval {
+            let count = self.window.samples_us.len();
+            let summary = self.window.summary();
+            let rate = count as f64 / elapsed.as_secs_f64();
+            eprintln!(
+                "{count} records sent, {rate:.1} records/sec ({:.2} MB/sec), {:.2} ms avg latency, {:.2} ms max latency.",
+                rate * self.record_size as f64 / (1024.0 * 1024.0),
+                summary.avg_ms,
+                summary.max_ms,
+            );
+            self.window = Latencies::default();
+            self.window_start = now;
+        }
+    }
 }
 
 async fn produce(context: &Context, args: ProduceArgs) -> anyhow::Result<()> {
@@ -153,10 +271,14 @@ async fn produce(context: &Context, args: ProduceArgs) -> anyhow::Result<()> {
             .collect::<Vec<u8>>(),
     );
     let interval = Duration::from_millis(args.reporting_interval_ms.max(1));
-    let (sender, receiver) = mpsc::unbounded_channel::<(Instant, DeliveryFuture)>();
     let record_size = args.record_size;
-    let collector = tokio::spawn(collect(receiver, interval, record_size));
+    let mut deliveries = Deliveries::new(interval, record_size);
     let started = Instant::now();
+    // Record timestamps (create time) come from the clock read that times the send: the wall
+    // clock at the start plus the time since, rather than a second clock read per record.
+    let started_millis = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |since| since.as_millis());
     let deadline = args
         .duration_secs
         .map(|secs| started + Duration::from_secs(secs));
@@ -169,29 +291,37 @@ async fn produce(context: &Context, args: ProduceArgs) -> anyhow::Result<()> {
                 return Ok(());
             }
             if let Some(throughput) = args.throughput.filter(|&t| t > 0) {
-                let due = Duration::from_secs_f64(sent as f64 / throughput as f64);
-                let elapsed = started.elapsed();
-                if due > elapsed {
-                    tokio::time::sleep(due - elapsed).await;
+                let due = started + Duration::from_secs_f64(sent as f64 / throughput as f64);
+                if due > Instant::now() {
+                    deliveries.sleep_until(due).await;
                 }
             }
             let send_start = Instant::now();
-            let record = ProducerRecord::new(args.topic.clone(), payload.clone());
+            deliveries.take_ready(send_start);
+            let millis = started_millis + send_start.duration_since(started).as_millis();
+            let timestamp = Timestamp(i64::try_from(millis).unwrap_or(i64::MAX));
+            let record =
+                ProducerRecord::new(args.topic.clone(), payload.clone()).with_timestamp(timestamp);
             let delivery = producer.send(record).await?;
             sent += 1;
-            if sender.send((send_start, delivery)).is_err() {
-                anyhow::bail!("the delivery collector stopped");
-            }
+            deliveries.pending.push_back((send_start, delivery));
         }
     }
     .await;
-    drop(sender);
-    let flushed = producer.flush().await;
-    let collected = collector.await?;
+    // The last records are sent at once, and their deliveries taken in as they come.
+    let (flushed, ()) = tokio::join!(producer.flush(), deliveries.finish());
     producer.close().await?;
     res?;
     flushed?;
-    let elapsed = started.elapsed().as_secs_f64().max(1e-9);
+    // Up to the last acknowledgement, as rdkafka_performance measures: closing the producer
+    // (stopping its task, closing connections) is not sending.
+    let collected = deliveries;
+    let elapsed = collected
+        .last_outcome
+        .unwrap_or_else(Instant::now)
+        .saturating_duration_since(started)
+        .as_secs_f64()
+        .max(1e-9);
     let mut latencies = collected.latencies;
     let summary = latencies.summary();
     let records_per_sec = collected.delivered as f64 / elapsed;
@@ -235,51 +365,6 @@ async fn produce(context: &Context, args: ProduceArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Awaits deliveries in send order, recording latencies and printing progress.
-async fn collect(
-    mut receiver: mpsc::UnboundedReceiver<(Instant, DeliveryFuture)>,
-    interval: Duration,
-    record_size: usize,
-) -> Collected {
-    let mut res = Collected {
-        delivered: 0,
-        failed: 0,
-        first_error: None,
-        latencies: Latencies::default(),
-    };
-    let mut window_start = Instant::now();
-    let mut window = Latencies::default();
-    while let Some((sent_at, delivery)) = receiver.recv().await {
-        match delivery.await {
-            Ok(_) => {
-                let latency = sent_at.elapsed();
-                res.delivered += 1;
-                res.latencies.record(latency);
-                window.record(latency);
-            }
-            Err(error) => {
-                res.failed += 1;
-                res.first_error.get_or_insert_with(|| error.to_string());
-            }
-        }
-        let elapsed = window_start.elapsed();
-        if elapsed >= interval {
-            let count = window.samples_us.len();
-            let summary = window.summary();
-            let rate = count as f64 / elapsed.as_secs_f64();
-            eprintln!(
-                "{count} records sent, {rate:.1} records/sec ({:.2} MB/sec), {:.2} ms avg latency, {:.2} ms max latency.",
-                rate * record_size as f64 / (1024.0 * 1024.0),
-                summary.avg_ms,
-                summary.max_ms,
-            );
-            window = Latencies::default();
-            window_start = Instant::now();
-        }
-    }
-    res
-}
-
 async fn consume(context: &Context, args: ConsumeArgs) -> anyhow::Result<()> {
     let admin = context.admin().await?;
     let partitions: anyhow::Result<Vec<TopicPartition>> =
@@ -297,8 +382,8 @@ async fn consume(context: &Context, args: ConsumeArgs) -> anyhow::Result<()> {
     consumer.seek_to_beginning(&partitions)?;
     let interval = Duration::from_millis(args.reporting_interval_ms.max(1));
     let timeout = Duration::from_millis(args.timeout_ms);
-    // Throughput is measured from the first record to the last, as librdkafka-based perf
-    // clients do, so connecting and the first fetch's wait are left out.
+    // Throughput is measured from the first record to the last, as librdkafka's perf tool does,
+    // so connecting and the first fetch's wait are left out.
     let mut started = None;
     let mut last_record = Instant::now();
     let mut last_report = last_record;
@@ -319,9 +404,10 @@ async fn consume(context: &Context, args: ConsumeArgs) -> anyhow::Result<()> {
             if batch.is_empty() {
                 continue;
             }
-            latencies.record(poll_start.elapsed());
             last_record = Instant::now();
-            let started = *started.get_or_insert(poll_start);
+            latencies.record(last_record.saturating_duration_since(poll_start));
+            // From the moment the first records were in hand, as rdkafka_performance measures.
+            let started = *started.get_or_insert(last_record);
             for record in &batch {
                 records += 1;
                 bytes += record.value.as_ref().map_or(0, |value| value.len() as u64)

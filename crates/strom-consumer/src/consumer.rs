@@ -1,11 +1,16 @@
 //! [`Consumer`]: manual assignment, positions, and the fetch loop. Fetches are pipelined: one
 //! Fetch per leader is kept in flight on a background task, and a partition is fetched again as
-//! soon as the application has taken its buffered records, so the next records are on their way
-//! while the application processes the last ones.
+//! soon as its last answer is buffered while the records buffered (in partitions not paused)
+//! stay under `fetch.max.bytes` (a prefetch bound, like librdkafka's
+//! `queued.max.messages.kbytes`), or once the application has taken all of its records; so the
+//! next records are on their way while the application processes the last ones.
 //!
-//! Group membership is not here yet. The struct is shaped for it: the assignment lives in
-//! `partitions` whoever decides it, so a later `subscribe` can set it from a group coordinator
-//! (and commit positions) without changing `poll`, `seek`, `position`, `pause` or `resume`.
+//! The assignment lives in `partitions` whoever decides it: `assign`, or the group membership in
+//! `consumer/group.rs` (`subscribe`, commits, rebalances), which `poll` drives at every turn.
+
+mod group;
+
+pub use self::group::CommitHandle;
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
@@ -20,7 +25,9 @@ use strom_record::{Offset, Timestamp};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-use crate::fetch::{AbortedTransaction, ConsumerRecord, Isolation, decode};
+use crate::fetch::{
+    AbortedTransaction, ConsumerRecord, Fetched, Isolation, decode, may_prefetch, next_position,
+};
 use crate::{AutoOffsetReset, ConsumerConfig, Error, IsolationLevel, Result};
 
 /// ListOffsets' timestamp for "the log start offset".
@@ -73,6 +80,8 @@ pub struct Consumer {
     done: mpsc::UnboundedSender<FetchCompletion>,
     /// Where the next poll starts taking buffered records, for fairness across partitions.
     next_partition: usize,
+    /// The group side, with a `group.id`.
+    group: Option<group::Membership>,
 }
 
 #[derive(Debug, Default)]
@@ -84,6 +93,10 @@ struct PartitionState {
     reset: Option<AutoOffsetReset>,
     /// Fetched records not yet returned.
     buffered: std::collections::VecDeque<ConsumerRecord>,
+    /// An answer taken in but not decoded yet (only ever inside [`Consumer::take_in`]).
+    fetched: Option<Fetched>,
+    /// The [`ConsumerRecord::buffered_size`] of `buffered`, summed.
+    buffered_size: usize,
     paused: bool,
     /// The fetch whose answer is awaited for this partition; answers to others are stale.
     in_fetch: Option<u64>,
@@ -102,14 +115,9 @@ struct FetchCompletion {
 impl Consumer {
     /// Connects to the cluster. Nothing is assigned yet.
     pub async fn new(config: ConsumerConfig) -> Result<Consumer> {
-        config.client.validate()?;
-        strom_client::check_duration("fetch.max.wait.ms", config.fetch_max_wait)?;
-        if config.max_poll_records == 0 {
-            return Err(Error::Config(
-                "max.poll.records must be at least 1".to_owned(),
-            ));
-        }
+        config.validate()?;
         let client = Client::connect(config.client.clone()).await?;
+        let group = group::Membership::new(client.clone(), &config);
         let (done, completions) = mpsc::unbounded_channel();
         Ok(Consumer {
             client,
@@ -120,6 +128,7 @@ impl Consumer {
             completions,
             done,
             next_partition: 0,
+            group,
         })
     }
 
@@ -230,12 +239,21 @@ impl Consumer {
     }
 
     /// Waits up to `timeout` for records and returns at most `max.poll.records` of them (none
-    /// when the time runs out). Before returning, fetches for partitions whose records were
-    /// all taken are sent, so they arrive while the application works.
+    /// when the time runs out). Before returning, fetches are sent for partitions whose last
+    /// answer is buffered (within the prefetch bound), so they arrive while the application
+    /// works.
+    ///
+    /// When subscribed, each turn first does the group's work (see `subscribe`): rebalances
+    /// with their listener callbacks, auto commit, metadata checks. A rebalance waits for the
+    /// group, which may take longer than `timeout`.
     pub async fn poll(&mut self, timeout: Duration) -> Result<Vec<ConsumerRecord>> {
         let deadline = Instant::now() + timeout.min(MAX_POLL_TIMEOUT);
         loop {
+            self.poll_group(deadline).await?;
             self.update_positions().await?;
+            // Answers that came while the application worked: taken in now, so that their
+            // partitions are fetched again at once rather than once the buffer has drained.
+            self.take_in(None).await?;
             let records = self.take_buffered();
             self.send_fetches().await;
             if !records.is_empty() {
@@ -247,12 +265,10 @@ impl Consumer {
             let completion = tokio::select! {
                 completion = self.completions.recv() => completion,
                 () = tokio::time::sleep_until(wake) => None,
+                () = group::changed(self.group.as_ref()) => None,
             };
             if let Some(completion) = completion {
-                self.handle(completion)?;
-                while let Ok(completion) = self.completions.try_recv() {
-                    self.handle(completion)?;
-                }
+                self.take_in(Some(completion)).await?;
             } else if Instant::now() >= deadline {
                 return Ok(Vec::new());
             }
@@ -272,8 +288,13 @@ impl Consumer {
         }
     }
 
-    /// Closes the connections.
-    pub async fn close(self) {
+    /// Leaves the group if subscribed (committing positions first with
+    /// `enable.auto.commit`, calling `on_revoked`; static members send no LeaveGroup), then
+    /// closes the connections. A failed commit or leave is logged.
+    pub async fn close(mut self) {
+        if let Err(error) = self.leave_group("the consumer is being closed").await {
+            tracing::warn!(%error, "commit on close failed");
+        }
         self.client.close().await;
     }
 
@@ -467,10 +488,9 @@ impl Consumer {
             if state.paused {
                 continue;
             }
-            while res.len() < max {
-                let Some(record) = state.buffered.pop_front() else {
-                    break;
-                };
+            let take = max.saturating_sub(res.len()).min(state.buffered.len());
+            for record in state.buffered.drain(..take) {
+                state.buffered_size = state.buffered_size.saturating_sub(record.buffered_size());
                 res.push(record);
             }
         }
@@ -489,9 +509,17 @@ impl Consumer {
     }
 
     /// Sends a Fetch to every leader without one in flight, for its partitions that have a
-    /// position, no buffered records, no backoff and are not paused.
+    /// position, no fetch in flight, no backoff, are not paused, and have no buffered records
+    /// or fit the prefetch bound (see [`may_prefetch`]).
     async fn send_fetches(&mut self) {
         let now = Instant::now();
+        let buffered_total: usize = self
+            .partitions
+            .values()
+            .filter(|state| !state.paused)
+            .map(|state| state.buffered_size)
+            .sum();
+        let prefetch_bound = usize::try_from(self.config.fetch_max_bytes).unwrap_or(0);
         let topics: Vec<String> = self
             .partitions
             .keys()
@@ -511,7 +539,7 @@ impl Consumer {
                 continue;
             };
             if state.paused
-                || !state.buffered.is_empty()
+                || !may_prefetch(state.buffered_size, buffered_total, prefetch_bound)
                 || state.in_fetch.is_some()
                 || state.backoff_until.is_some_and(|until| until > now)
             {
@@ -686,12 +714,70 @@ impl Consumer {
                         .map(Offset),
                 };
                 let data = partition.records.unwrap_or_default();
-                let decoded = decode(&topic_partition, position, data, isolation)?;
-                state.fetch_position = Some(decoded.next_position);
-                state.buffered.extend(decoded.records);
+                let next = next_position(&topic_partition, position, &data, isolation)?;
+                let last_stable_offset = isolation.last_stable_offset;
+                state.fetch_position = Some(next);
+                state.fetched = Some(Fetched {
+                    position,
+                    data,
+                    aborted,
+                    last_stable_offset,
+                });
             }
         }
         Ok(())
+    }
+
+    /// Takes in `first` and every other fetch answer that came back: first only their next
+    /// positions (from the batch headers), then the next fetches are sent, and only then are
+    /// the answers decoded into buffered records, so that the broker works on the next answer
+    /// while this one is decoded.
+    async fn take_in(&mut self, first: Option<FetchCompletion>) -> Result<()> {
+        let mut next = first;
+        let mut handled = Ok(());
+        while let Some(completion) = next.take().or_else(|| self.completions.try_recv().ok()) {
+            handled = self.handle(completion);
+            if handled.is_err() {
+                break;
+            }
+        }
+        if handled.is_ok() {
+            self.send_fetches().await;
+        }
+        let decoded = self.decode_fetched();
+        handled.and(decoded)
+    }
+
+    /// Decodes every answer [`Consumer::handle`] took in into buffered records. A partition
+    /// whose answer does not decode is fetched again from the same position (and the fetch
+    /// already sent past it is ignored), so the error comes back until the application seeks
+    /// past it; the first error is returned.
+    fn decode_fetched(&mut self) -> Result<()> {
+        let mut res = Ok(());
+        for (topic_partition, state) in &mut self.partitions {
+            let Some(fetched) = state.fetched.take() else {
+                continue;
+            };
+            let isolation = Isolation {
+                level: self.config.isolation_level,
+                aborted: &fetched.aborted,
+                last_stable_offset: fetched.last_stable_offset,
+            };
+            match decode(topic_partition, fetched.position, fetched.data, isolation) {
+                Ok(decoded) => {
+                    state.buffered.extend(decoded.records);
+                    state.buffered_size += decoded.buffered_size;
+                }
+                Err(error) => {
+                    state.fetch_position = Some(fetched.position);
+                    state.in_fetch = None;
+                    if res.is_ok() {
+                        res = Err(error);
+                    }
+                }
+            }
+        }
+        res
     }
 }
 

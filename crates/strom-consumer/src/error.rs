@@ -52,9 +52,35 @@ pub enum Error {
         /// The position.
         offset: Offset,
     },
-    /// A configuration value is invalid.
+    /// A configuration value is invalid, or an operation needs a setting that is missing
+    /// (`subscribe` or a commit without `group.id`).
     #[error("invalid configuration: {0}")]
     Config(String),
+    /// The group coordinator refused to let this consumer join or stay (for example
+    /// INCONSISTENT_GROUP_PROTOCOL, INVALID_SESSION_TIMEOUT, GROUP_MAX_SIZE_REACHED,
+    /// GROUP_AUTHORIZATION_FAILED).
+    #[error("group {group_id} answered {}", .code.name())]
+    Group {
+        /// The group.
+        group_id: String,
+        /// The error code.
+        code: ErrorCode,
+    },
+    /// An offset commit was refused: REBALANCE_IN_PROGRESS (retry after the next poll), or
+    /// UNKNOWN_MEMBER_ID / ILLEGAL_GENERATION (the member lost its partitions; what it
+    /// processed since the last commit will be read again by their new owner), or a
+    /// partition-level error such as OFFSET_METADATA_TOO_LARGE.
+    #[error("offset commit failed: {}", .code.name())]
+    CommitFailed {
+        /// The error code.
+        code: ErrorCode,
+    },
+    /// Another consumer joined with the same `group.instance.id`; this one is fenced for good.
+    #[error("group.instance.id {0} was taken over by another consumer")]
+    Fenced(String),
+    /// A subscription or assignment (ConsumerProtocol bytes) could not be encoded or decoded.
+    #[error("bad consumer protocol data")]
+    ConsumerProtocol(#[from] strom_group::Error),
 }
 
 /// The result type of this crate.
@@ -65,13 +91,16 @@ impl Error {
     pub fn is_retriable(&self) -> bool {
         match self {
             Error::Client(error) => error.is_retriable(),
-            Error::Broker { code, .. } => code.is_retriable(),
+            Error::Broker { code, .. } | Error::Group { code, .. } => code.is_retriable(),
+            Error::CommitFailed { code } => *code == ErrorCode::RebalanceInProgress,
             Error::OffsetOutOfRange { .. }
             | Error::NoOffset(_)
             | Error::NotAssigned(_)
             | Error::Corrupt { .. }
             | Error::RecordTooLarge { .. }
-            | Error::Config(_) => false,
+            | Error::Config(_)
+            | Error::Fenced(_)
+            | Error::ConsumerProtocol(_) => false,
         }
     }
 }

@@ -2,17 +2,20 @@
 //! a batch holds `batch.size` bytes or has waited `linger.ms`, and the rules for which batches
 //! may be drained now (backoff, in-flight limits, retry ordering). It also assigns idempotent
 //! sequence numbers when a batch is first drained. It takes time as a parameter and does no
-//! I/O: the sender task sends what it drains.
+//! I/O: the sender task sends what it drains. Without compression, records are encoded into
+//! their batch as they are appended (see `batch_writer.rs`), and only their completion handles
+//! are kept; compressed batches keep the records and build when first drained.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::time::Duration;
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use strom_client::TopicPartition;
 use strom_record::{BatchBuilder, BatchConfig, Compression, Header, Timestamp};
 use tokio::sync::oneshot;
 use tokio::time::Instant;
 
+use crate::batch_writer::{BatchWriter, Stamp, Summary, reusable};
 use crate::memory::Reservation;
 use crate::{RecordMetadata, Result};
 
@@ -21,8 +24,13 @@ use crate::{RecordMetadata, Result};
 pub(crate) const RECORD_OVERHEAD: usize = 21;
 /// Bytes each header costs on top of its key and value.
 const HEADER_OVERHEAD: usize = 10;
+/// Buffers of completed batches kept for new ones.
+const MAX_SPARE_BUFFERS: usize = 8;
+/// The most record handles a new batch makes room for up front.
+const MAX_PRESIZED: usize = 1024;
 
-/// One record waiting in a batch.
+/// One record waiting in a batch. Once encoded in place its key, value and headers are
+/// dropped (the batch holds them).
 #[derive(Debug)]
 pub(crate) struct PendingRecord {
     pub(crate) timestamp: Timestamp,
@@ -50,6 +58,8 @@ pub(crate) struct Built {
     pub(crate) bytes: Bytes,
     pub(crate) base_sequence: Option<i32>,
     pub(crate) generation: Option<u64>,
+    /// For a batch encoded in place: what taking it up again needs.
+    summary: Option<Summary>,
 }
 
 /// Records for one partition that travel together.
@@ -61,6 +71,9 @@ pub(crate) struct Batch {
     pub(crate) size: usize,
     pub(crate) created: Instant,
     pub(crate) memory: Reservation,
+    /// The records encoded so far, for an uncompressed batch not built (yet, or again after
+    /// its producer id was replaced).
+    writer: Option<BatchWriter>,
     pub(crate) built: Option<Built>,
     /// How many times it was sent.
     pub(crate) attempts: u32,
@@ -83,6 +96,8 @@ pub(crate) struct AccumulatorConfig {
 pub(crate) struct Accumulator {
     config: AccumulatorConfig,
     partitions: BTreeMap<TopicPartition, PartitionQueue>,
+    /// Buffers of completed uncompressed batches, for the next batches to encode into.
+    spare_buffers: Vec<BytesMut>,
 }
 
 #[derive(Debug, Default)]
@@ -127,6 +142,16 @@ impl Batch {
         self.built.as_ref().and_then(|built| built.base_sequence)
     }
 
+    /// Forgets the built batch, so that it is built again (under a new producer id and
+    /// sequence) when next drained: a batch encoded in place keeps its records.
+    pub(crate) fn unbuild(&mut self) {
+        if let Some(built) = self.built.take()
+            && let Some(summary) = built.summary
+        {
+            self.writer = Some(BatchWriter::resume(built.bytes, summary));
+        }
+    }
+
     /// Completes every record of the batch with `res`, computing each record's offset from
     /// the batch's base offset.
     pub(crate) fn complete(self, base_offset: Option<i64>, log_append_time: Option<Timestamp>) {
@@ -162,22 +187,30 @@ impl Accumulator {
         Accumulator {
             config,
             partitions: BTreeMap::new(),
+            spare_buffers: Vec::new(),
         }
     }
 
     /// Appends `record` to the partition's open batch, or opens a new batch when the record
     /// would push the open one past `batch.size`. Returns whether the sender should be woken:
-    /// a batch was opened (its linger timer starts) or is full.
+    /// a batch was opened (its linger timer starts) or is full. Fails only for a record the
+    /// batch format cannot hold (a timestamp too far from the batch's first). `now` is read
+    /// only when a batch is opened (a clock read per record shows on the hot path).
     pub(crate) fn append(
         &mut self,
         topic_partition: TopicPartition,
-        record: PendingRecord,
+        mut record: PendingRecord,
         memory: Reservation,
-        now: Instant,
-    ) -> bool {
+        now: impl FnOnce() -> Instant,
+    ) -> Result<bool> {
         let size = record.size();
         let batch_size = self.config.batch_size;
-        let queue = self.partitions.entry(topic_partition.clone()).or_default();
+        let in_place = self.config.compression == Compression::None;
+        // Looked up before `entry`, which would take (and so clone) the key for every record.
+        let queue = match self.partitions.get_mut(&topic_partition) {
+            Some(queue) => queue,
+            None => self.partitions.entry(topic_partition.clone()).or_default(),
+        };
         let fits = queue
             .batches
             .back()
@@ -185,24 +218,48 @@ impl Accumulator {
         if !fits {
             queue.batches.push_back(Batch {
                 topic_partition,
-                records: Vec::new(),
+                // Room for a full batch of records like this one, rather than growing (and
+                // copying) the vector of handles ten times on the way to a thousand.
+                records: Vec::with_capacity((batch_size / size.max(1)).clamp(1, MAX_PRESIZED)),
                 size: 0,
-                created: now,
+                created: now(),
                 memory: Reservation::empty(),
+                writer: in_place
+                    .then(|| BatchWriter::new(batch_size.max(size), self.spare_buffers.pop())),
                 built: None,
                 attempts: 0,
                 retry_at: None,
             });
         }
-        let batches = queue.batches.len();
         let Some(batch) = queue.batches.back_mut() else {
-            return false;
+            return Ok(false);
         };
+        if let Some(writer) = &mut batch.writer {
+            let pushed = writer.push(
+                record.timestamp,
+                record.key.as_deref(),
+                record.value.as_deref(),
+                &record.headers,
+            );
+            if let Err(error) = pushed {
+                let opened_for_it = batch.records.is_empty();
+                if opened_for_it {
+                    queue.batches.pop_back();
+                }
+                return Err(error);
+            }
+            record.key = None;
+            record.value = None;
+            record.headers = Vec::new();
+        }
         batch.records.push(record);
         batch.size += size;
         batch.memory.merge(memory);
-        // A new batch needs the sender to start its linger timer; a full one can go now.
-        !fits || batch.size >= batch_size || batches > 1
+        // A new batch needs the sender to start its linger timer, and makes the one before it
+        // sendable; a full one can go now. Nothing else changes what the sender can do: waking
+        // it for every record behind a closed batch would cost a thread switch per record while
+        // it waits for an answer.
+        Ok(!fits || batch.size >= batch_size)
     }
 
     /// Whether no batch is queued or in flight.
@@ -274,22 +331,35 @@ impl Accumulator {
             .or_default();
         if batch.built.is_none() {
             let base_sequence = identity.map(|_| queue.next_sequence);
-            let mut builder = BatchBuilder::new(BatchConfig {
-                compression: self.config.compression,
+            let stamp = Stamp {
                 producer_id: identity.map(|identity| identity.producer_id),
                 producer_epoch: identity.map_or(-1, |identity| identity.producer_epoch),
                 base_sequence,
-                ..BatchConfig::default()
-            });
-            for record in &batch.records {
-                builder.push(
-                    record.timestamp,
-                    record.key.clone(),
-                    record.value.clone(),
-                    record.headers.clone(),
-                );
-            }
-            let bytes = builder.build()?.into_bytes();
+            };
+            let (bytes, summary) = match batch.writer.take() {
+                Some(writer) => {
+                    let (bytes, summary) = writer.finish(stamp)?;
+                    (bytes, Some(summary))
+                }
+                None => {
+                    let mut builder = BatchBuilder::new(BatchConfig {
+                        compression: self.config.compression,
+                        producer_id: stamp.producer_id,
+                        producer_epoch: stamp.producer_epoch,
+                        base_sequence,
+                        ..BatchConfig::default()
+                    });
+                    for record in &batch.records {
+                        builder.push(
+                            record.timestamp,
+                            record.key.clone(),
+                            record.value.clone(),
+                            record.headers.clone(),
+                        );
+                    }
+                    (builder.build()?.into_bytes(), None)
+                }
+            };
             if identity.is_some() {
                 // Sequences wrap to 0 after i32::MAX, as in Kafka.
                 let count = i32::try_from(batch.records.len()).unwrap_or(i32::MAX);
@@ -299,11 +369,25 @@ impl Accumulator {
                 bytes,
                 base_sequence,
                 generation: identity.map(|identity| identity.generation),
+                summary,
             });
         }
         batch.attempts += 1;
         queue.in_flight.push(batch.base_sequence());
         Ok(())
+    }
+
+    /// Keeps the buffer of `batch`, which completed for good, for a later batch.
+    pub(crate) fn recycle(&mut self, batch: &mut Batch) {
+        if self.spare_buffers.len() >= MAX_SPARE_BUFFERS {
+            return;
+        }
+        let Some(built) = batch.built.take_if(|built| built.summary.is_some()) else {
+            return;
+        };
+        if let Some(buf) = reusable(built.bytes, self.config.batch_size) {
+            self.spare_buffers.push(buf);
+        }
     }
 
     /// Records that `batch` came back (acknowledged, failed or to be retried).
@@ -363,7 +447,7 @@ impl Accumulator {
         for queue in self.partitions.values_mut() {
             queue.next_sequence = 0;
             for batch in &mut queue.batches {
-                batch.built = None;
+                batch.unbuild();
             }
         }
     }
@@ -454,13 +538,20 @@ mod tests {
         let tp = TopicPartition::new("t", 0);
         let mut woken = Vec::new();
         for _ in 0..10 {
-            woken.push(accumulator.append(tp.clone(), record(100), Reservation::empty(), start));
+            woken.push(
+                accumulator
+                    .append(tp.clone(), record(100), Reservation::empty(), || start)
+                    .unwrap(),
+            );
         }
         // 3 records fill 300 of 350 bytes; the 4th opens a new batch. Opening a batch wakes the
-        // sender (to start its linger timer), and so does appending behind a closed batch.
+        // sender (to start its linger timer) and closes the batch before it; appending to an open
+        // batch does not.
         assert_eq!(
             woken,
-            [true, false, false, true, true, true, true, true, true, true]
+            [
+                true, false, false, true, false, false, true, false, false, true
+            ]
         );
         // Before linger.ms only batches that are not the newest may go: one per partition per
         // drain, up to max_in_flight.
@@ -491,7 +582,9 @@ mod tests {
         let start = Instant::now();
         let mut accumulator = Accumulator::new(config());
         let tp = TopicPartition::new("t", 0);
-        accumulator.append(tp.clone(), record(50), Reservation::empty(), start);
+        accumulator
+            .append(tp.clone(), record(50), Reservation::empty(), || start)
+            .unwrap();
         assert!(accumulator.drain(start, false, |_| true).is_empty());
         assert!(
             accumulator.drain(start, true, |_| false).is_empty(),
@@ -499,7 +592,11 @@ mod tests {
         );
         assert_eq!(counts(&accumulator.drain(start, true, |_| true)), [1]);
         // A record as large as batch.size is a batch on its own and goes at once.
-        assert!(accumulator.append(tp, record(400), Reservation::empty(), start));
+        assert!(
+            accumulator
+                .append(tp, record(400), Reservation::empty(), || start)
+                .unwrap()
+        );
         assert_eq!(counts(&accumulator.drain(start, false, |_| true)), [1]);
     }
 
@@ -517,7 +614,9 @@ mod tests {
         };
         let tp = TopicPartition::new("t", 0);
         for _ in 0..3 {
-            accumulator.append(tp.clone(), record(60), Reservation::empty(), start);
+            accumulator
+                .append(tp.clone(), record(60), Reservation::empty(), || start)
+                .unwrap();
         }
         let later = start + Duration::from_millis(10);
         let mut a = accumulator.drain(later, false, |_| true).pop().unwrap();
@@ -557,23 +656,87 @@ mod tests {
     fn expiry_removes_only_old_queued_batches() {
         let start = Instant::now();
         let mut accumulator = Accumulator::new(config());
-        accumulator.append(
-            TopicPartition::new("t", 0),
-            record(50),
-            Reservation::empty(),
-            start,
-        );
+        accumulator
+            .append(
+                TopicPartition::new("t", 0),
+                record(50),
+                Reservation::empty(),
+                || start,
+            )
+            .unwrap();
         let later = start + Duration::from_secs(1);
-        accumulator.append(
-            TopicPartition::new("t", 1),
-            record(50),
-            Reservation::empty(),
-            later,
-        );
+        accumulator
+            .append(
+                TopicPartition::new("t", 1),
+                record(50),
+                Reservation::empty(),
+                || later,
+            )
+            .unwrap();
         let expired = accumulator.expire(later, Duration::from_secs(1));
         assert_eq!(expired.len(), 1);
         assert_eq!(expired[0].topic_partition.partition, 0);
         assert!(!accumulator.is_empty());
+    }
+
+    #[test]
+    fn batches_encoded_in_place_are_stamped_again_and_their_buffers_reused() {
+        let start = Instant::now();
+        let mut accumulator = Accumulator::new(config());
+        let tp = TopicPartition::new("t", 0);
+        let identity = |producer_id, generation| ProducerIdentity {
+            producer_id,
+            producer_epoch: 0,
+            generation,
+        };
+        // A record whose timestamp is too far from the batch's first fails alone.
+        let mut far = record(50);
+        far.timestamp = Timestamp(i64::MIN);
+        accumulator
+            .append(tp.clone(), record(50), Reservation::empty(), || start)
+            .unwrap();
+        assert!(
+            accumulator
+                .append(tp.clone(), far, Reservation::empty(), || start)
+                .is_err()
+        );
+        let mut batch = accumulator.drain(start, true, |_| true).pop().unwrap();
+        assert_eq!(batch.records.len(), 1);
+        accumulator
+            .start_send(&mut batch, Some(identity(7, 1)))
+            .unwrap();
+        let records =
+            batch.built.as_ref().unwrap().bytes[strom_record::BatchHeader::SIZE..].to_vec();
+        // The producer id was replaced before the batch got through: same records, new stamp.
+        accumulator.finish_send(&batch);
+        batch.unbuild();
+        accumulator.requeue(batch, start);
+        accumulator.reset_sequences();
+        let mut batch = accumulator.drain(start, true, |_| true).pop().unwrap();
+        accumulator
+            .start_send(&mut batch, Some(identity(8, 2)))
+            .unwrap();
+        let second = batch.built.as_ref().unwrap().bytes.clone();
+        let header = strom_record::BatchHeader::parse(&second).unwrap();
+        assert_eq!(header.producer_id, Some(8));
+        assert_eq!(header.base_sequence, Some(0));
+        assert_eq!(
+            second[strom_record::BatchHeader::SIZE..],
+            records[..],
+            "same records"
+        );
+        strom_record::verify_crc(&second).unwrap();
+        drop(second);
+        // Delivered: its buffer takes the next batch's records.
+        let buffer = batch.built.as_ref().unwrap().bytes.as_ptr();
+        accumulator.finish_send(&batch);
+        accumulator.recycle(&mut batch);
+        accumulator
+            .append(tp, record(50), Reservation::empty(), || start)
+            .unwrap();
+        let mut next = accumulator.drain(start, true, |_| true).pop().unwrap();
+        accumulator.start_send(&mut next, None).unwrap();
+        assert_eq!(next.built.as_ref().unwrap().bytes.as_ptr(), buffer);
     }
 
     #[test]

@@ -29,6 +29,7 @@
 //! ```
 
 mod accumulator;
+mod batch_writer;
 mod config;
 mod error;
 mod memory;

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, TryAcquireError};
 
 use crate::{Error, Result};
 
@@ -40,6 +40,16 @@ impl BufferPool {
                 max: self.total as usize,
             });
         };
+        // Without waiting first: no timer to set up while the pool has room.
+        match self.semaphore.clone().try_acquire_many_owned(size) {
+            Ok(permit) => {
+                return Ok(Reservation {
+                    permit: Some(permit),
+                });
+            }
+            Err(TryAcquireError::Closed) => return Err(Error::Closed),
+            Err(TryAcquireError::NoPermits) => {}
+        }
         let acquire = self.semaphore.clone().acquire_many_owned(size);
         match tokio::time::timeout(max_block, acquire).await {
             Ok(Ok(permit)) => Ok(Reservation {

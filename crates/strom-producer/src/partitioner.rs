@@ -117,7 +117,11 @@ impl PartitionerState {
         match (partitioner, key) {
             (Partitioner::Custom(choose), key) => choose(topic, key, partitions),
             (Partitioner::RoundRobin, _) => {
-                let counter = self.round_robin.entry(topic.to_owned()).or_insert(0);
+                // Looked up first: `entry` would take (and so allocate) the key every time.
+                let counter = match self.round_robin.get_mut(topic) {
+                    Some(counter) => counter,
+                    None => self.round_robin.entry(topic.to_owned()).or_insert(0),
+                };
                 let res = (*counter & 0x7fff_ffff) % partitions;
                 *counter = counter.wrapping_add(1);
                 res
@@ -157,7 +161,12 @@ impl PartitionerState {
             }
         };
         sticky.bytes = sticky.bytes.saturating_add(record_size);
-        self.sticky.insert(topic.to_owned(), sticky);
+        match self.sticky.get_mut(topic) {
+            Some(slot) => *slot = sticky,
+            None => {
+                self.sticky.insert(topic.to_owned(), sticky);
+            }
+        }
         sticky.partition
     }
 

@@ -288,9 +288,6 @@ impl Producer {
         record: ProducerRecord,
         reply: Option<oneshot::Sender<Result<RecordMetadata>>>,
     ) -> Result<()> {
-        if self.lock().closed {
-            return Err(Error::Closed);
-        }
         let config = &self.shared.config;
         let size = estimated_size(record.key.as_ref(), record.value.as_ref(), &record.headers);
         if size > config.max_request_size {
@@ -299,19 +296,40 @@ impl Producer {
                 max: config.max_request_size,
             });
         }
-        let partitions = self.partition_count(&record.topic).await?;
-        let partition = match record.partition {
-            Some(partition) => partition,
+        // The cached metadata when it knows the topic (the sender refreshes it for every topic
+        // with queued records, on errors and when it ages); waiting for it otherwise.
+        let cached = self
+            .shared
+            .client
+            .cached_metadata()
+            .partition_count(&record.topic);
+        let partitions = match cached {
+            Some(count) => count,
             None => {
-                let chosen = self.lock().partitioner.partition(
-                    &config.partitioner,
-                    &record.topic,
-                    record.key.as_deref(),
-                    partitions,
-                    size,
-                    config.batch_size,
-                );
-                i32::try_from(chosen).unwrap_or(i32::MAX)
+                if self.lock().closed {
+                    return Err(Error::Closed);
+                }
+                self.partition_count(&record.topic).await?
+            }
+        };
+        let partition = {
+            let mut state = self.lock();
+            if state.closed {
+                return Err(Error::Closed);
+            }
+            match record.partition {
+                Some(partition) => partition,
+                None => {
+                    let chosen = state.partitioner.partition(
+                        &config.partitioner,
+                        &record.topic,
+                        record.key.as_deref(),
+                        partitions,
+                        size,
+                        config.batch_size,
+                    );
+                    i32::try_from(chosen).unwrap_or(i32::MAX)
+                }
             }
         };
         if partition < 0 || partition as u32 >= partitions {
@@ -338,8 +356,8 @@ impl Producer {
                 TopicPartition::new(record.topic, partition),
                 pending,
                 memory,
-                Instant::now(),
-            )
+                Instant::now,
+            )?
         };
         if wake {
             self.shared.wake.notify_one();

@@ -71,7 +71,7 @@ pub(crate) async fn run(shared: Arc<Shared>) {
         done,
     };
     loop {
-        sender.round().await;
+        let sent = sender.round().await;
         let (closed, empty, deadline) = {
             let state = shared.lock();
             (
@@ -87,6 +87,11 @@ pub(crate) async fn run(shared: Arc<Shared>) {
             return;
         }
         let now = Instant::now();
+        // A round sends at most one batch per partition: go again at once while batches are
+        // sendable and the last round could send.
+        if sent && deadline.is_some_and(|deadline| deadline <= now) {
+            continue;
+        }
         // A deadline already past means a sendable batch found no leader (or its broker is at
         // its request limit): look again after a backoff rather than spinning.
         let deadline = [deadline, sender.identity_retry_at]
@@ -117,7 +122,8 @@ pub(crate) async fn run(shared: Arc<Shared>) {
 
 impl Sender {
     /// Fails expired batches, obtains a producer id if needed, and sends what is sendable.
-    async fn round(&mut self) {
+    /// Returns whether it sent anything.
+    async fn round(&mut self) -> bool {
         let shared = self.shared.clone();
         let config = &shared.config;
         let now = Instant::now();
@@ -143,15 +149,15 @@ impl Sender {
             topics
         };
         if topics.is_empty() {
-            return;
+            return false;
         }
         if config.enable_idempotence && self.identity.is_none() {
             if self.identity_retry_at.is_some_and(|at| at > now) {
-                return;
+                return false;
             }
             if let Err(error) = self.init_identity().await {
                 self.identity_failed(error);
-                return;
+                return false;
             }
         }
         let topic_refs: Vec<&str> = topics.iter().map(String::as_str).collect();
@@ -190,9 +196,11 @@ impl Sender {
                 by_node.entry(leader).or_default().push(batch);
             }
         }
+        let sent = !by_node.is_empty();
         for (node, batches) in by_node {
             self.send(node, batches).await;
         }
+        sent
     }
 
     /// Sends one Produce request to `node` holding `batches` (one per partition). The request
@@ -260,10 +268,16 @@ impl Sender {
         if let Some(count) = self.in_flight.get_mut(&completion.node) {
             *count = count.saturating_sub(1);
         }
-        for batch in completion.batches {
+        let shared = self.shared.clone();
+        // A batch delivered is done with for good: its buffer can take a later batch's records.
+        let recycle = |batch: &mut Batch| shared.lock().accumulator.recycle(batch);
+        for mut batch in completion.batches {
             self.shared.lock().accumulator.finish_send(&batch);
             match &completion.res {
-                Ok(None) => batch.complete(None, None),
+                Ok(None) => {
+                    recycle(&mut batch);
+                    batch.complete(None, None);
+                }
                 Ok(Some(response)) => {
                     let Some(partition) = find(response, &batch.topic_partition) else {
                         self.failed(batch, Error::Broker(ErrorCode::UnknownServerError));
@@ -275,10 +289,14 @@ impl Sender {
                         ErrorCode::None => {
                             let log_append_time = (partition.log_append_time_ms >= 0)
                                 .then_some(Timestamp(partition.log_append_time_ms));
+                            recycle(&mut batch);
                             batch.complete(Some(partition.base_offset), log_append_time);
                         }
                         // Written before, longer ago than the broker remembers offsets for.
-                        ErrorCode::DuplicateSequenceNumber => batch.complete(None, None),
+                        ErrorCode::DuplicateSequenceNumber => {
+                            recycle(&mut batch);
+                            batch.complete(None, None);
+                        }
                         code => {
                             self.shared
                                 .client
@@ -311,7 +329,7 @@ impl Sender {
             .is_some_and(|generation| Some(generation) != self.identity.map(|id| id.generation));
         if stale {
             // Built under a producer id that was replaced: rebuild with the new one.
-            batch.built = None;
+            batch.unbuild();
             self.shared.lock().accumulator.requeue(batch, now);
             return;
         }

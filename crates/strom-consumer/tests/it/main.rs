@@ -6,5 +6,6 @@
 )]
 
 mod fixture;
+mod groups;
 mod kcat;
 mod positions;
