@@ -11,7 +11,9 @@
 # consumes each client's own topic from the beginning with the same client. Prints every run
 # and a table of medians (records/s and client CPU seconds) with the Strom/librdkafka ratio.
 # Throughput is each tool's own: produce from the first send to the last acknowledgement,
-# consume from the first record received to the last.
+# consume from the first record received to the last. Both consumers verify batch CRCs (Strom's
+# check.crcs default, as the Java client's; librdkafka's default is off, so it gets
+# -X check.crcs=true).
 #
 # rdkafka_performance is librdkafka's examples/rdkafka_performance.c, built against the
 # librdkafka 2.15.1 that scripts/compat/build-librdkafka-tests builds (the npm package it comes
@@ -157,7 +159,8 @@ run_rdkafka() { # round
   out=$(grep 'messages produced' "$work/out" | tail -1)
   [[ $out =~ delivered\ .*:\ ([0-9]+)\ msgs/s ]] || { log "rdkafka_performance -P: $out"; exit 1; }
   note rdkafka produce "${BASH_REMATCH[1]}" "$cpu"
-  timed "$rdkperf" -C -t "$topic" -p 0 -b "$bootstrap" -o beginning -c "$N" -i 60000
+  timed "$rdkperf" -C -t "$topic" -p 0 -b "$bootstrap" -o beginning -c "$N" -i 60000 \
+    -X check.crcs=true
   # Summary line: "% N messages (B bytes) consumed in Tms: R msgs/s (.. MB/s)"
   out=$(grep 'consumed in' "$work/out" | tail -1)
   [[ $out =~ consumed\ in\ [0-9]+ms:\ ([0-9]+)\ msgs/s ]] || {

@@ -237,7 +237,8 @@ async fn consume(
                 // --group) covers exactly what was printed.
                 let mut unprinted: BTreeMap<TopicPartition, Offset> = BTreeMap::new();
                 for rest in records.iter().skip(index) {
-                    let topic_partition = TopicPartition::new(rest.topic.clone(), rest.partition);
+                    let topic_partition =
+                        TopicPartition::new(rest.topic.to_string(), rest.partition);
                     unprinted.entry(topic_partition).or_insert(rest.offset);
                 }
                 for (topic_partition, offset) in unprinted {
@@ -252,7 +253,7 @@ async fn consume(
                 Output::Json => record_json(record).to_string(),
             };
             println!("{line}");
-            let topic_partition = TopicPartition::new(record.topic.clone(), record.partition);
+            let topic_partition = TopicPartition::new(record.topic.to_string(), record.partition);
             if let Some(end) = unfinished.get(&topic_partition)
                 && record.offset.0 + 1 >= end.0
             {
@@ -329,7 +330,7 @@ fn record_json(record: &ConsumerRecord) -> Value {
         .map(|header| (header.key.clone(), text(&header.value)))
         .collect();
     json!({
-        "topic": record.topic,
+        "topic": &*record.topic,
         "partition": record.partition,
         "offset": record.offset.0,
         "timestamp": record.timestamp.0,
@@ -349,7 +350,7 @@ mod tests {
     #[track_caller]
     fn check(format: &str, key: Option<&str>, expect: &str) {
         let record = ConsumerRecord {
-            topic: "events".to_owned(),
+            topic: "events".into(),
             partition: 2,
             offset: Offset(41),
             timestamp: Timestamp(1_700_000_000_000),

@@ -13,6 +13,8 @@ use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use strom_protocol::messages::api_versions::ApiVersionsRequest;
+use strom_protocol::messages::produce::ProduceRequest;
+use strom_protocol::splice::{RECORDS_MARKER, splice_records};
 use strom_protocol::{
     ApiKey, Request, RequestHeader, Response, decode_response, encode_request, split_frame,
 };
@@ -37,7 +39,7 @@ const WRITE_BATCH_MAX: usize = 256 * 1024;
 pub struct Connection {
     addr: String,
     shared: Arc<Shared>,
-    outgoing: mpsc::UnboundedSender<Bytes>,
+    outgoing: mpsc::UnboundedSender<Vec<Bytes>>,
     versions: ApiVersions,
     client_id: Option<String>,
     request_timeout: Duration,
@@ -227,13 +229,18 @@ impl Connection {
         }
     }
 
-    fn encode(&self, request: &Request, version: i16) -> Result<(i32, Bytes)> {
+    fn encode(&self, request: &Request, version: i16) -> Result<(i32, Vec<Bytes>)> {
         let correlation_id = self.next_correlation_id.fetch_add(1, Ordering::Relaxed);
         let mut header = RequestHeader::new(request.api_key(), version, correlation_id);
         header.client_id = self.client_id.clone();
+        if let Request::Produce(produce) = request
+            && let Some(parts) = encode_produce(&header, produce, version)?
+        {
+            return Ok((correlation_id, parts));
+        }
         let mut buf = BytesMut::new();
         encode_request(&header, request, &mut buf)?;
-        Ok((correlation_id, buf.freeze()))
+        Ok((correlation_id, vec![buf.freeze()]))
     }
 
     async fn send_at(
@@ -390,28 +397,90 @@ fn decode(frame: Bytes, api_key: ApiKey, version: i16) -> Result<Response> {
     Ok(response)
 }
 
+/// Records of a Produce partition at least this large are not copied into the request frame:
+/// the frame is written in parts around them.
+const SPLICE_MIN: usize = 16 * 1024;
+
+/// Frame parts at least this large are written as they are rather than gathered.
+const LARGE_PART: usize = 64 * 1024;
+
+/// Encodes a Produce request with its large records as separate parts of the frame.
+fn encode_produce(
+    header: &RequestHeader,
+    request: &ProduceRequest,
+    version: i16,
+) -> Result<Option<Vec<Bytes>>> {
+    let mut request = request.clone();
+    let mut spliced = Vec::new();
+    let partitions = request
+        .topic_data
+        .iter_mut()
+        .flat_map(|topic| topic.partition_data.iter_mut());
+    for partition in partitions {
+        if let Some(records) = &partition.records
+            && records.len() >= SPLICE_MIN
+        {
+            spliced.push(records.clone());
+            partition.records = Some(Bytes::from_static(RECORDS_MARKER));
+        }
+    }
+    if spliced.is_empty() {
+        return Ok(None);
+    }
+    let total: usize = spliced.iter().map(Bytes::len).sum();
+    let mut buf = BytesMut::with_capacity(1024);
+    encode_request(header, &Request::Produce(request), &mut buf)?;
+    let parts = splice_records(buf.freeze(), ApiKey::Produce.is_flexible(version), spliced)
+        .ok_or(strom_protocol::Error::TooLong(total))?;
+    Ok(Some(parts))
+}
+
 async fn write_loop(
     shared: Arc<Shared>,
     mut write_half: OwnedWriteHalf,
-    mut queue: mpsc::UnboundedReceiver<Bytes>,
+    mut queue: mpsc::UnboundedReceiver<Vec<Bytes>>,
 ) {
     let mut buf = BytesMut::new();
     while let Some(frame) = queue.recv().await {
-        // Gather whatever else is queued so that pipelined requests go out in one write.
-        buf.extend_from_slice(&frame);
-        while buf.len() < WRITE_BATCH_MAX {
+        // Gather whatever else is queued so that pipelined requests go out in few writes; large
+        // parts (records) go out as they are, without being copied into the buffer.
+        let mut res = write_parts(&mut write_half, &mut buf, frame).await;
+        while res.is_ok() && buf.len() < WRITE_BATCH_MAX {
             let Ok(frame) = queue.try_recv() else { break };
-            buf.extend_from_slice(&frame);
+            res = write_parts(&mut write_half, &mut buf, frame).await;
         }
-        if let Err(error) = write_half.write_all(&buf).await {
+        if res.is_ok() && !buf.is_empty() {
+            res = write_half.write_all(&buf).await;
+            buf.clear();
+        }
+        if let Err(error) = res {
             shared.fail(Error::Io {
                 addr: shared.addr.clone(),
                 source: Arc::new(error),
             });
             return;
         }
-        buf.clear();
     }
+}
+
+/// Appends small parts of a frame to `buf`; writes `buf` and then a large part directly.
+async fn write_parts(
+    write_half: &mut OwnedWriteHalf,
+    buf: &mut BytesMut,
+    parts: Vec<Bytes>,
+) -> std::io::Result<()> {
+    for part in parts {
+        if part.len() < LARGE_PART {
+            buf.extend_from_slice(&part);
+            continue;
+        }
+        if !buf.is_empty() {
+            write_half.write_all(buf).await?;
+            buf.clear();
+        }
+        write_half.write_all(&part).await?;
+    }
+    Ok(())
 }
 
 async fn read_loop(shared: Arc<Shared>, mut read_half: OwnedReadHalf, max_response_size: u32) {

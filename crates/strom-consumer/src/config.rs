@@ -51,6 +51,9 @@ pub struct ConsumerConfig {
     pub max_partition_fetch_bytes: i32,
     /// `max.poll.records`: the most records one poll returns (default 500).
     pub max_poll_records: usize,
+    /// `check.crcs`: verify the CRC-32C of every fetched batch (default true, as Kafka's Java
+    /// consumer; librdkafka's default is false). Compressed batches are always verified.
+    pub check_crcs: bool,
     /// `isolation.level` (default read_uncommitted).
     pub isolation_level: IsolationLevel,
     /// `auto.offset.reset` (default latest).
@@ -90,6 +93,7 @@ impl Default for ConsumerConfig {
             fetch_max_wait: Duration::from_millis(500),
             max_partition_fetch_bytes: 1024 * 1024,
             max_poll_records: 500,
+            check_crcs: true,
             isolation_level: IsolationLevel::ReadUncommitted,
             auto_offset_reset: AutoOffsetReset::Latest,
             group_id: None,

@@ -712,6 +712,7 @@ impl Consumer {
                     last_stable_offset: u64::try_from(partition.last_stable_offset)
                         .ok()
                         .map(Offset),
+                    check_crcs: self.config.check_crcs,
                 };
                 let data = partition.records.unwrap_or_default();
                 let next = next_position(&topic_partition, position, &data, isolation)?;
@@ -762,6 +763,7 @@ impl Consumer {
                 level: self.config.isolation_level,
                 aborted: &fetched.aborted,
                 last_stable_offset: fetched.last_stable_offset,
+                check_crcs: self.config.check_crcs,
             };
             match decode(topic_partition, fetched.position, fetched.data, isolation) {
                 Ok(decoded) => {

@@ -13,6 +13,7 @@
 
 use std::collections::HashSet;
 use std::ops::Range;
+use std::sync::Arc;
 
 use bytes::Bytes;
 use strom_client::TopicPartition;
@@ -30,8 +31,8 @@ const RECORD_BUFFER_OVERHEAD: usize = 64;
 /// A record as the application sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConsumerRecord {
-    /// The topic.
-    pub topic: String,
+    /// The topic (shared by the records of a fetch, so a record costs no allocation for it).
+    pub topic: Arc<str>,
     /// The partition.
     pub partition: i32,
     /// The record's offset.
@@ -91,12 +92,15 @@ pub(crate) struct Fetched {
     pub(crate) last_stable_offset: Option<Offset>,
 }
 
-/// The isolation settings for decoding.
+/// The isolation settings for decoding, and whether to check CRCs.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Isolation<'a> {
     pub(crate) level: IsolationLevel,
     pub(crate) aborted: &'a [AbortedTransaction],
     pub(crate) last_stable_offset: Option<Offset>,
+    /// `check.crcs`: verify each uncompressed batch's CRC-32C (compressed batches are always
+    /// verified before they are decompressed).
+    pub(crate) check_crcs: bool,
 }
 
 /// Whether a partition buffering `buffered` bytes of records may be fetched again while the
@@ -195,6 +199,7 @@ pub(crate) fn decode(
     let mut aborting: HashSet<i64> = HashSet::new();
     let mut next_position = position;
     let mut records = Vec::new();
+    let topic_name: Arc<str> = Arc::from(topic_partition.topic.as_str());
     let mut start = 0;
     let mut whole_batches = 0usize;
     loop {
@@ -213,7 +218,9 @@ pub(crate) fn decode(
             continue;
         }
         let compression = header.compression().map_err(corrupt)?;
-        verify_crc(&batch).map_err(corrupt)?;
+        if isolation.check_crcs || compression != Compression::None {
+            verify_crc(&batch).map_err(corrupt)?;
+        }
         if read_committed {
             while pending_aborts
                 .last()
@@ -254,12 +261,13 @@ pub(crate) fn decode(
         // Room for the batch's records; the count is the batch's word, so no more than its
         // bytes could hold (a record takes at least 7).
         records.reserve((header.record_count as usize).min(size / 7));
+        let topic: Arc<str> = Arc::clone(&topic_name);
         let mut push = |offset: Offset, timestamp, key, value, headers| {
             if offset < position || offset >= stable_end {
                 return;
             }
             records.push(ConsumerRecord {
-                topic: topic_partition.topic.clone(),
+                topic: Arc::clone(&topic),
                 partition: topic_partition.partition,
                 offset,
                 timestamp,
@@ -687,6 +695,7 @@ mod tests {
         level: IsolationLevel::ReadUncommitted,
         aborted: &[],
         last_stable_offset: None,
+        check_crcs: true,
     };
 
     #[test]
@@ -752,6 +761,7 @@ mod tests {
             level: IsolationLevel::ReadCommitted,
             aborted: &aborted,
             last_stable_offset: Some(Offset(8)),
+            check_crcs: true,
         };
         check(data.clone(), 0, committed, "[3 4 6 7] next 8");
         // The last stable offset bounds what is returned.

@@ -56,6 +56,7 @@ pub mod messages;
 pub mod primitives;
 #[cfg(feature = "testing")]
 pub mod random;
+pub mod splice;
 
 pub use api::{
     ApiKey, Message, Request, Response, VersionRange, api_versions_table,

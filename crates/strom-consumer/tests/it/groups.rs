@@ -131,7 +131,8 @@ impl Member {
                 let mut events = shared.lock().unwrap();
                 for record in records {
                     let value = String::from_utf8(record.value.unwrap().to_vec()).unwrap();
-                    let topic_partition = TopicPartition::new(record.topic, record.partition);
+                    let topic_partition =
+                        TopicPartition::new(record.topic.to_string(), record.partition);
                     events
                         .records
                         .push((topic_partition, record.offset.0, value));
