@@ -17,9 +17,10 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use strom_log::{LogConfig, LogManager, TopicPartition};
 use strom_metadata::{
     BrokerId, BrokerRegistration, ClusterId, CreateTopic, CreatedTopic, DeletedTopic, LocalConfig,
-    LocalController, MetadataImage, Mode, PartitionIndex, TopicImage, TopicRef,
+    LocalController, MetadataImage, Mode, PartitionImage, PartitionIndex, TopicImage, TopicRef,
 };
 use strom_record::{LeaderEpoch, Offset, Timestamp};
+use strom_replication::{LeaderConfig, TimeMs};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -28,6 +29,7 @@ use crate::config::{self, BrokerConfig, TopicConfig};
 use crate::groups::{self, GroupService};
 use crate::producer_ids::ProducerIdAllocator;
 use crate::producer_state::ProducerTable;
+use crate::replica::{Effects, Replication};
 use crate::server::{self, ServerConfig};
 use crate::{Error, dispatch, random_id};
 
@@ -58,13 +60,16 @@ pub struct Broker {
     shutdown: watch::Receiver<bool>,
 }
 
-/// The partition logs and, per partition, the idempotent producers' state.
+/// The partition logs and, per partition, the idempotent producers' state and (where this
+/// broker leads) the replication state.
 #[derive(Debug)]
 pub(crate) struct Logs {
     /// Every partition log.
     pub manager: LogManager,
     /// Producer state per partition (present for every partition with a log).
     pub producers: HashMap<TopicPartition, ProducerTable>,
+    /// Leader-side replication of the partitions led here.
+    pub replication: Replication,
 }
 
 /// A started broker: its address, and the handle to stop it.
@@ -84,6 +89,11 @@ pub fn now() -> Timestamp {
         .duration_since(UNIX_EPOCH)
         .map_or(0, |elapsed| elapsed.as_millis());
     Timestamp(i64::try_from(millis).unwrap_or(i64::MAX))
+}
+
+/// The current time for the replication state machines.
+pub(crate) fn time_ms() -> TimeMs {
+    TimeMs(u64::try_from(now().0).unwrap_or(0))
 }
 
 /// The log configuration a topic configuration implies.
@@ -281,13 +291,13 @@ impl Broker {
         let log_config = log_config(&self.topic_config(topic));
         let now = now();
         self.with_logs(|logs| {
-            for partition in first..topic.partition_count() {
+            for (partition, image) in (0u32..).zip(&topic.partitions).skip(first as usize) {
                 let topic_partition = TopicPartition::new(topic.name.clone(), partition);
                 if logs.manager.get(&topic_partition).is_none() {
                     logs.manager
                         .create_log(&topic_partition, log_config.clone(), now)?;
                 }
-                self.adopt_log(logs, topic_partition)?;
+                self.adopt_log(logs, topic_partition, image)?;
             }
             Ok::<(), Error>(())
         })?
@@ -308,6 +318,7 @@ impl Broker {
                 for partition in 0..partitions {
                     let topic_partition = TopicPartition::new(deleted.name.clone(), partition);
                     logs.producers.remove(&topic_partition);
+                    logs.replication.resign(&topic_partition);
                     if logs.manager.get(&topic_partition).is_some() {
                         logs.manager.delete_log(&topic_partition)?;
                     }
@@ -359,6 +370,58 @@ impl Broker {
         self.shutdown.clone()
     }
 
+    /// The leader-side replication settings.
+    pub(crate) fn leader_config(&self) -> LeaderConfig {
+        LeaderConfig {
+            replica_lag_time_max_ms: self.config.replica_lag_time_max_ms,
+        }
+    }
+
+    /// Executes what the replication state decided, outside the log lock: wakes fetches and
+    /// sends ISR changes to the controller (feeding each outcome back, which may decide more).
+    /// Blocking.
+    pub(crate) fn apply_effects(&self, mut effects: Effects) -> Result<(), Error> {
+        loop {
+            for (topic_partition, high_watermark) in effects.wake.drain(..) {
+                self.notify_high_watermark(&topic_partition, high_watermark);
+            }
+            let proposals = std::mem::take(&mut effects.proposals);
+            if proposals.is_empty() {
+                return Ok(());
+            }
+            for change in proposals {
+                let outcome = self.controller().alter_partition(&change);
+                match &outcome {
+                    Ok(partition) => tracing::info!(
+                        topic = change.topic,
+                        partition = change.partition.0,
+                        isr = ?partition.isr,
+                        "isr changed"
+                    ),
+                    Err(error) => tracing::info!(
+                        topic = change.topic,
+                        partition = change.partition.0,
+                        %error,
+                        "isr change refused"
+                    ),
+                }
+                let topic_partition = TopicPartition::new(change.topic.clone(), change.partition.0);
+                self.with_logs(|logs| {
+                    let Some(log) = logs.manager.get_mut(&topic_partition) else {
+                        return Ok(());
+                    };
+                    logs.replication.on_proposal_result(
+                        &change,
+                        outcome.as_ref().map_err(|_| ()),
+                        log,
+                        time_ms(),
+                        &mut effects,
+                    )
+                })??;
+            }
+        }
+    }
+
     /// A new producer id. Blocking (it may fsync).
     pub(crate) fn allocate_producer_id(&self) -> Result<i64, Error> {
         self.producer_ids
@@ -381,17 +444,32 @@ impl Broker {
             .expect("a panic while holding the watch lock already failed the broker")
     }
 
-    /// Prepares an opened log for serving: leader epoch 0 in its cache, high watermark at its log
-    /// end (one replica: everything appended is committed), producer state, a watch.
-    fn adopt_log(&self, logs: &mut Logs, topic_partition: TopicPartition) -> Result<(), Error> {
+    /// Prepares an opened log for serving: where this broker leads the partition, the leader
+    /// state (epoch in the log's cache, high watermark); producer state; a watch.
+    fn adopt_log(
+        &self,
+        logs: &mut Logs,
+        topic_partition: TopicPartition,
+        partition: &PartitionImage,
+    ) -> Result<(), Error> {
         let Some(log) = logs.manager.get_mut(&topic_partition) else {
             return Ok(());
         };
         if log.latest_epoch().is_none() {
             log.assign_epoch(LeaderEpoch(0), log.log_start_offset())?;
         }
-        let hw = log.log_end_offset();
-        log.set_high_watermark(hw);
+        if partition.leader == Some(self.node_id) {
+            logs.replication.lead(
+                &topic_partition,
+                partition,
+                log,
+                self.leader_config(),
+                time_ms(),
+            )?;
+        } else {
+            logs.replication.resign(&topic_partition);
+        }
+        let hw = log.high_watermark();
         logs.producers.insert(
             topic_partition.clone(),
             ProducerTable::from_log(log.producer_states()),
@@ -509,6 +587,7 @@ fn open(
         logs: Mutex::new(Some(Logs {
             manager,
             producers: HashMap::new(),
+            replication: Replication::new(node_id),
         })),
         watches: Mutex::new(HashMap::new()),
         producer_ids: Mutex::new(producer_ids),
@@ -560,6 +639,10 @@ async fn background(broker: Arc<Broker>, mut stop: watch::Receiver<bool>) {
     retention.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut flush = tokio::time::interval(FLUSH_TICK);
     flush.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // Kafka checks for lagging followers every replica.lag.time.max.ms / 2.
+    let isr_every = Duration::from_millis((broker.config.replica_lag_time_max_ms / 2).max(10));
+    let mut isr = tokio::time::interval(isr_every);
+    isr.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     // Both intervals fire at once on creation; the first retention pass waits a full period.
     retention.tick().await;
     loop {
@@ -567,6 +650,7 @@ async fn background(broker: Arc<Broker>, mut stop: watch::Receiver<bool>) {
             _ = stop.wait_for(|stop| *stop) => break,
             _ = retention.tick() => retention_pass,
             _ = flush.tick() => flush_pass,
+            _ = isr.tick() => isr_pass,
         };
         let pass_broker = Arc::clone(&broker);
         match tokio::task::spawn_blocking(move || pass(&pass_broker)).await {
@@ -605,6 +689,13 @@ fn retention_pass(broker: &Broker) -> Result<(), Error> {
         })??;
     }
     Ok(())
+}
+
+/// Proposes removing lagging followers from the ISRs of the partitions led here.
+fn isr_pass(broker: &Broker) -> Result<(), Error> {
+    let mut effects = Effects::default();
+    broker.with_logs(|logs| logs.replication.tick(time_ms(), &mut effects))?;
+    broker.apply_effects(effects)
 }
 
 fn flush_pass(broker: &Broker) -> Result<(), Error> {

@@ -459,6 +459,12 @@ pub const BROKER_KEYS: &[ConfigKey] = &[
         Some("86400000"),
         "forget idle producer ids after this",
     ),
+    key(
+        "replica.lag.time.max.ms",
+        int(1, I32_MAX),
+        Some("30000"),
+        "an in-sync follower that has not caught up for this long leaves the ISR",
+    ),
 ];
 
 /// Every topic configuration key, each with the broker key that supplies its default.
@@ -810,6 +816,8 @@ pub struct BrokerConfig {
     pub group_max_size: u32,
     /// `producer.id.expiration.ms`.
     pub producer_id_expiration_ms: u64,
+    /// `replica.lag.time.max.ms`.
+    pub replica_lag_time_max_ms: u64,
     /// Defaults for every topic: the topic keys resolved against this broker's settings.
     pub topic_defaults: TopicConfig,
 }
@@ -977,6 +985,10 @@ impl BrokerConfig {
             producer_id_expiration_ms: narrow(
                 "producer.id.expiration.ms",
                 number("producer.id.expiration.ms")?,
+            )?,
+            replica_lag_time_max_ms: narrow(
+                "replica.lag.time.max.ms",
+                number("replica.lag.time.max.ms")?,
             )?,
             topic_defaults,
             explicit,

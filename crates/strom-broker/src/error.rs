@@ -28,4 +28,7 @@ pub enum Error {
     /// A background task panicked or was cancelled.
     #[error("a broker task failed: {0}")]
     Task(String),
+    /// The replication state refused an event (a bug or a metadata inconsistency).
+    #[error("replication: {0}")]
+    Replication(String),
 }

@@ -25,6 +25,7 @@ pub mod handlers;
 pub mod producer_ids;
 pub mod producer_state;
 mod random_id;
+mod replica;
 pub mod server;
 
 pub use crate::broker::{Broker, RunningBroker, log_config, now};

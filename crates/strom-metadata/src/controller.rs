@@ -525,6 +525,81 @@ pub fn plan_unfence_broker(
     Ok(records)
 }
 
+/// An ISR change proposed by a partition's leader (Kafka's AlterPartition).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlterPartition {
+    /// The topic.
+    pub topic: String,
+    /// The partition.
+    pub partition: PartitionIndex,
+    /// The proposing leader.
+    pub leader: BrokerId,
+    /// The leader epoch the proposal was computed under.
+    pub leader_epoch: LeaderEpoch,
+    /// The partition epoch the proposal was computed from.
+    pub partition_epoch: PartitionEpoch,
+    /// The proposed ISR.
+    pub isr: Vec<BrokerId>,
+}
+
+/// Plans an ISR change proposed by the partition's leader. Refused (`InvalidRequest`, which the
+/// leader treats as "propose again later") when the proposer does not lead the partition, when
+/// the leader or partition epoch moved on since the proposal, when the ISR is not a subset of
+/// the replicas containing the leader, or when it adds a fenced broker. An ISR equal to the
+/// current one writes nothing.
+pub fn plan_alter_partition(
+    image: &MetadataImage,
+    change: &AlterPartition,
+) -> Result<Vec<MetadataRecord>> {
+    let refuse = |reason: String| {
+        Err(Error::InvalidRequest {
+            reason: format!("{}-{}: {reason}", change.topic, change.partition),
+        })
+    };
+    let Some(topic) = image.topic(&change.topic) else {
+        return Err(Error::UnknownTopic {
+            name: change.topic.clone(),
+        });
+    };
+    let Some(partition) = topic.partition(change.partition) else {
+        return refuse("no such partition".to_owned());
+    };
+    if partition.leader != Some(change.leader) {
+        return refuse(format!("broker {} is not the leader", change.leader));
+    }
+    if partition.leader_epoch != change.leader_epoch
+        || partition.partition_epoch != change.partition_epoch
+    {
+        return refuse(format!(
+            "stale proposal (leader epoch {}, partition epoch {}; now {} and {})",
+            change.leader_epoch,
+            change.partition_epoch,
+            partition.leader_epoch,
+            partition.partition_epoch
+        ));
+    }
+    if !change.isr.contains(&change.leader) {
+        return refuse("the leader is not in the proposed isr".to_owned());
+    }
+    for member in &change.isr {
+        if !partition.replicas.contains(member) {
+            return refuse(format!("broker {member} is not a replica"));
+        }
+        let fenced = image.broker(*member).is_none_or(|broker| broker.fenced);
+        if fenced && !partition.isr.contains(member) {
+            return refuse(format!("broker {member} is fenced and cannot join the isr"));
+        }
+    }
+    let mut isr = change.isr.clone();
+    isr.sort_unstable();
+    isr.dedup();
+    Ok(
+        change_record(topic, change.partition, partition, isr, partition.leader)
+            .into_iter()
+            .collect(),
+    )
+}
+
 /// The records that take `broker_id` out of every ISR it is not the last member of, and give
 /// the partitions it leads a new leader from what remains of their ISR (or none).
 fn leave_partitions(image: &MetadataImage, broker_id: BrokerId) -> Vec<MetadataRecord> {

@@ -13,4 +13,5 @@ mod groups;
 mod idempotence;
 mod produce_fetch;
 mod rdkafka_client;
+mod replication;
 mod server;
