@@ -44,6 +44,17 @@ pub(crate) struct FollowerFetch {
     pub log_start_offset: strom_record::Offset,
 }
 
+/// How [`Replication::sync`] changed this broker's leadership of a partition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum LeaderChange {
+    /// It leads now (newly, or at a new leader epoch).
+    Started,
+    /// It led and does not any more.
+    Stopped,
+    /// Nothing changed.
+    Unchanged,
+}
+
 /// The outcome a waiting `acks=all` request gets.
 pub(crate) type AckOutcome = Result<(), AckError>;
 
@@ -124,6 +135,43 @@ impl Replication {
         log.set_high_watermark(to_log(leader.high_watermark()));
         self.leaders.insert(topic_partition.clone(), leader);
         Ok(())
+    }
+
+    /// Brings the partition's leadership in line with the image: start leading at a new leader
+    /// epoch, apply an ISR the controller changed at the same epoch, or stop leading. Returns
+    /// how this broker's leadership changed.
+    pub fn sync(
+        &mut self,
+        topic_partition: &TopicPartition,
+        partition: &PartitionImage,
+        log: &mut Log,
+        config: LeaderConfig,
+        now: TimeMs,
+        effects: &mut Effects,
+    ) -> Result<LeaderChange, Error> {
+        if partition.leader != Some(self.node_id) {
+            if self.leaders.contains_key(topic_partition) {
+                self.resign(topic_partition);
+                return Ok(LeaderChange::Stopped);
+            }
+            return Ok(LeaderChange::Unchanged);
+        }
+        let Some(leader) = self.leaders.get_mut(topic_partition) else {
+            self.lead(topic_partition, partition, log, config, now)?;
+            return Ok(LeaderChange::Started);
+        };
+        if leader.leader_epoch().0 != partition.leader_epoch.0 {
+            self.lead(topic_partition, partition, log, config, now)?;
+            return Ok(LeaderChange::Started);
+        }
+        if partition.partition_epoch.0 > leader.partition_epoch().0 {
+            let isr: Vec<BrokerId> = partition.isr.iter().copied().map(replica_id).collect();
+            let actions = leader
+                .on_isr_committed(&isr, PartitionEpoch(partition.partition_epoch.0), now)
+                .map_err(|error| Error::Replication(error.to_string()))?;
+            self.execute(topic_partition, log, actions, effects);
+        }
+        Ok(LeaderChange::Unchanged)
     }
 
     /// Stops leading `topic_partition`: its waiting requests fail with NOT_LEADER.

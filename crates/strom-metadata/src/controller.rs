@@ -9,6 +9,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use serde::{Deserialize, Serialize};
+
 use crate::ids::{BrokerId, LeaderEpoch, PartitionEpoch, PartitionIndex, TopicId};
 use crate::image::{MetadataImage, PartitionImage, TopicImage, first_duplicate};
 use crate::placement::place_replicas;
@@ -26,7 +28,7 @@ pub const MAX_TOPIC_NAME_LEN: usize = 249;
 pub const MAX_NEW_PARTITIONS: u64 = 10_000;
 
 /// A topic to create.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CreateTopic {
     /// Its name.
     pub name: String,
@@ -39,7 +41,7 @@ pub struct CreateTopic {
 }
 
 /// How a new topic's partitions are laid out.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum TopicLayout {
     /// Let the controller place the replicas. The numbers are the request's, after the broker
     /// replaced Kafka's `-1` ("use the default") by its defaults, so out-of-range values get
@@ -55,7 +57,7 @@ pub enum TopicLayout {
 }
 
 /// What a topic creation did (or would do, when only validating).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CreatedTopic {
     /// The topic's name.
     pub name: String,
@@ -68,7 +70,7 @@ pub struct CreatedTopic {
 }
 
 /// A topic named in a delete request: by name, or (DeleteTopics v6+) by id.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum TopicRef {
     /// By name.
     Name(String),
@@ -77,7 +79,7 @@ pub enum TopicRef {
 }
 
 /// A deleted topic.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeletedTopic {
     /// Its name.
     pub name: String,
@@ -86,7 +88,7 @@ pub struct DeletedTopic {
 }
 
 /// A request to grow a topic to `count` partitions.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CreatePartitions {
     /// The topic.
     pub name: String,
@@ -98,7 +100,7 @@ pub struct CreatePartitions {
 }
 
 /// A change of one resource's config overrides (IncrementalAlterConfigs).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AlterConfigs {
     /// The resource.
     pub resource: ConfigResource,
@@ -107,7 +109,7 @@ pub struct AlterConfigs {
 }
 
 /// One operation on one config key.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ConfigOp {
     /// Set the override to a value.
     Set {
@@ -526,7 +528,7 @@ pub fn plan_unfence_broker(
 }
 
 /// An ISR change proposed by a partition's leader (Kafka's AlterPartition).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AlterPartition {
     /// The topic.
     pub topic: String,

@@ -11,6 +11,8 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use serde::{Deserialize, Serialize};
+
 use crate::controller::{
     AlterConfigs, AlterPartition, ConfigRules, CreatePartitions, CreateTopic, CreatedTopic,
     DeletedTopic, TopicRef, plan_alter_configs, plan_alter_partition, plan_create_partitions,
@@ -41,7 +43,7 @@ pub struct LocalConfig {
 }
 
 /// Whether a request changes the metadata or only says what it would do (`validateOnly`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Mode {
     /// Commit the changes.
     Apply,

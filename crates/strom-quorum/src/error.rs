@@ -29,8 +29,9 @@ pub enum Error {
     },
     /// The planned batch is larger than a proposal may be (half of
     /// [`QuorumConfig::max_frame_bytes`](crate::QuorumConfig::max_frame_bytes), so that it always
-    /// fits in one RPC frame); nothing was written (`POLICY_VIOLATION`).
-    #[error("planned batch of {bytes} bytes exceeds the limit of {max} bytes")]
+    /// fits in one RPC frame), or an intent to forward does not fit in one frame; nothing was
+    /// written (`POLICY_VIOLATION`).
+    #[error("{bytes} bytes exceed the limit of {max} bytes")]
     TooLarge {
         /// The encoded batch's size.
         bytes: usize,

@@ -4,19 +4,25 @@
 //!
 //! [`Quorum`] is the seam: it runs [openraft](https://docs.rs/openraft) underneath, but no openraft
 //! type appears in its API. Pieces:
-//! - `quorum`: the handle (start, propose on the leader, image, leader, learners, shutdown);
+//! - `quorum`: the handle (start, submit from any node, propose on the leader, image, leader,
+//!   learners, shutdown) and the leader's session task that fences silent brokers;
+//! - `intent`: what a broker asks the controller ([`Intent`]) and gets back ([`Outcome`]), and
+//!   their wire forms for forwarding;
+//! - `liveness`: broker sessions on the leader (in memory, not in the log);
 //! - `log_store`: the Raft log and vote on disk;
 //! - `state_machine`: the image and its snapshots;
-//! - `network`: the RPC between nodes over TCP;
+//! - `network`: the RPC between nodes over TCP, forwarded intents included;
 //! - `durable`: checked frames and atomic file replacement.
 //!
-//! It does no broker wiring (registration, heartbeats, fencing decisions): see `docs/quorum.md`.
+//! See `docs/quorum.md`.
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), strom_quorum::Error> {
 //! use std::collections::BTreeMap;
-//! use strom_metadata::{BrokerId, BrokerRegistration, ClusterId, CreateTopic, TopicId, TopicLayout};
-//! use strom_quorum::{Error, NodeId, Quorum, QuorumConfig, Role};
+//! use strom_metadata::{
+//!     BrokerId, BrokerRegistration, ClusterId, CreateTopic, Mode, TopicId, TopicLayout,
+//! };
+//! use strom_quorum::{Intent, NodeId, Outcome, Quorum, QuorumConfig, Role};
 //!
 //! let voters: BTreeMap<NodeId, std::net::SocketAddr> = [
 //!     (NodeId(1), "10.0.0.1:9093".parse().unwrap()),
@@ -40,20 +46,20 @@
 //!     rack: None,
 //!     fenced: false,
 //! };
-//! match quorum.register_broker(&registration).await {
-//!     Ok(()) => {}
-//!     // Send the request to the controller that leads.
-//!     Err(Error::NotLeader { leader }) => println!("ask {leader:?}"),
-//!     Err(error) => return Err(error),
-//! }
+//! // From any node: a follower or learner forwards to the leader, retrying across elections.
+//! quorum.submit(Intent::RegisterBroker(registration)).await?;
+//! quorum.heartbeat(BrokerId(1)).await?;
 //! let topic = CreateTopic {
 //!     name: "orders".into(),
 //!     topic_id: TopicId([7; 16]),
 //!     layout: TopicLayout::Placed { partitions: 3, replication_factor: 1 },
 //!     configs: BTreeMap::new(),
 //! };
-//! let res = quorum.create_topics(&[topic]).await?;
-//! assert!(res[0].is_ok());
+//! match quorum.submit(Intent::CreateTopics(vec![topic], Mode::Apply)).await? {
+//!     Outcome::CreatedTopics(res) => assert!(res[0].is_ok()),
+//!     other => unreachable!("a creation answers CreatedTopics, not {other:?}"),
+//! }
+//! // Applied on this node too before `submit` returned.
 //! assert!(quorum.image().topic("orders").is_some());
 //! quorum.shutdown().await?;
 //! # Ok(())
@@ -63,6 +69,8 @@
 mod durable;
 mod error;
 mod ids;
+mod intent;
+mod liveness;
 mod log_store;
 mod network;
 mod quorum;
@@ -71,6 +79,7 @@ mod state_machine;
 
 pub use crate::error::Error;
 pub use crate::ids::NodeId;
+pub use crate::intent::{ConfigChange, Intent, Outcome};
 pub use crate::log_store::{LOG_FILE_NAME, VOTE_FILE_NAME};
 pub use crate::quorum::{Quorum, QuorumConfig, QuorumStatus, Role};
 pub use crate::state_machine::SNAPSHOT_FILE_NAME;

@@ -1,5 +1,5 @@
 //! The quorum's RPC over TCP: openraft's AppendEntries, Vote and InstallSnapshot requests between
-//! nodes.
+//! nodes, and intents forwarded to the leader ([`Forwarder`]).
 //!
 //! A connection carries one request and then its response at a time, each as a frame
 //! `[length u32 LE][payload]` whose payload is a version byte and postcard (see `durable`). The
@@ -7,10 +7,12 @@
 //! too large or does not decode closes that connection and nothing else; the client reconnects
 //! on its next call. TCP already checks the bytes, so frames carry no CRC here.
 //!
-//! It does not forward proposals: a follower answers `NotLeader` (see `quorum`).
+//! A forwarded intent is executed by the node that receives it, never forwarded again: a node
+//! that does not lead answers `NotLeader` and the forwarding node retries (see `quorum`).
 
 use std::io;
 use std::iter;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use openraft::BasicNode;
@@ -29,7 +31,12 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinSet;
 
 use crate::durable::{decode_payload, encode_payload};
-use crate::raft_types::{Raft, TypeConfig};
+use crate::intent::{Intent, Submitted, WireError};
+use crate::quorum::Node;
+use crate::raft_types::TypeConfig;
+
+/// Idle forwarding connections kept for reuse, across all leaders.
+const MAX_IDLE_FORWARD_CONNECTIONS: usize = 8;
 
 /// A request from one node to another.
 #[derive(Debug, Serialize, Deserialize)]
@@ -37,6 +44,8 @@ enum RpcRequest {
     AppendEntries(AppendEntriesRequest<TypeConfig>),
     Vote(VoteRequest<u64>),
     InstallSnapshot(InstallSnapshotRequest<TypeConfig>),
+    /// An intent for the leader to execute.
+    Submit(Intent),
 }
 
 /// The answer to an [`RpcRequest`], of the same kind.
@@ -45,6 +54,15 @@ enum RpcResponse {
     AppendEntries(Result<AppendEntriesResponse<u64>, RaftError<u64>>),
     Vote(Result<VoteResponse<u64>, RaftError<u64>>),
     InstallSnapshot(Result<InstallSnapshotResponse<u64>, RaftError<u64, InstallSnapshotError>>),
+    Submit(Result<Submitted, WireError>),
+}
+
+/// The client side of forwarding: sends intents to the leader over connections of its own
+/// (openraft's are not shared), keeping a few idle ones for reuse.
+#[derive(Debug)]
+pub(crate) struct Forwarder {
+    max_frame_bytes: u32,
+    idle: Mutex<Vec<(String, TcpStream)>>,
 }
 
 /// Makes a [`Connection`] to each node openraft talks to.
@@ -75,17 +93,17 @@ enum CallError {
     Network(io::Error),
 }
 
-/// Serves the RPCs of `raft` on `listener` until the returned future is dropped (which also
+/// Serves the RPCs of `node` on `listener` until the returned future is dropped (which also
 /// drops every open connection).
-pub(crate) async fn serve(listener: TcpListener, raft: Raft, max_frame_bytes: u32) {
+pub(crate) async fn serve(listener: TcpListener, node: Arc<Node>, max_frame_bytes: u32) {
     let mut connections = JoinSet::new();
     loop {
         tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => {
-                    let raft = raft.clone();
+                    let node = Arc::clone(&node);
                     connections.spawn(async move {
-                        if let Err(error) = serve_connection(stream, raft, max_frame_bytes).await {
+                        if let Err(error) = serve_connection(stream, &node, max_frame_bytes).await {
                             tracing::debug!(%peer, %error, "quorum connection closed");
                         }
                     });
@@ -103,9 +121,10 @@ pub(crate) async fn serve(listener: TcpListener, raft: Raft, max_frame_bytes: u3
 
 async fn serve_connection(
     mut stream: TcpStream,
-    raft: Raft,
+    node: &Node,
     max_frame_bytes: u32,
 ) -> io::Result<()> {
+    let raft = node.raft();
     stream.set_nodelay(true)?;
     loop {
         let Some(payload) = read_frame(&mut stream, max_frame_bytes).await? else {
@@ -123,6 +142,7 @@ async fn serve_connection(
             RpcRequest::InstallSnapshot(rpc) => {
                 RpcResponse::InstallSnapshot(raft.install_snapshot(rpc).await)
             }
+            RpcRequest::Submit(intent) => RpcResponse::Submit(node.serve_submit(&intent).await),
         };
         write_frame(&mut stream, &encode_payload(&response), max_frame_bytes).await?;
     }
@@ -173,6 +193,87 @@ async fn write_frame(
     frame.extend_from_slice(payload);
     stream.write_all(&frame).await?;
     stream.flush().await
+}
+
+impl Forwarder {
+    /// A forwarder with no connections yet.
+    pub(crate) fn new(max_frame_bytes: u32) -> Forwarder {
+        Forwarder {
+            max_frame_bytes,
+            idle: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Sends `intent` to the node at `addr` and waits at most `ttl` for its answer. The outer
+    /// error means the exchange failed: the intent may or may not have been executed. An intent
+    /// too large for one frame is not sent: `TooLarge`.
+    pub(crate) async fn submit(
+        &self,
+        addr: &str,
+        intent: &Intent,
+        ttl: Duration,
+    ) -> io::Result<Result<Submitted, WireError>> {
+        let payload = encode_payload(&RpcRequest::Submit(intent.clone()));
+        if payload.len() > self.max_frame_bytes as usize {
+            return Ok(Err(WireError::TooLarge {
+                bytes: payload.len() as u64,
+                max: u64::from(self.max_frame_bytes),
+            }));
+        }
+        let idle = self.take_idle(addr);
+        let exchange = async {
+            let mut stream = match idle {
+                Some(stream) => stream,
+                None => {
+                    let stream = TcpStream::connect(addr).await?;
+                    stream.set_nodelay(true)?;
+                    stream
+                }
+            };
+            write_frame(&mut stream, &payload, self.max_frame_bytes).await?;
+            let Some(answer) = read_frame(&mut stream, self.max_frame_bytes).await? else {
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "connection closed before the answer",
+                ));
+            };
+            let response = match decode_payload::<RpcResponse>(&answer) {
+                Ok(response) => response,
+                Err(reason) => return Err(io::Error::new(io::ErrorKind::InvalidData, reason)),
+            };
+            Ok((stream, response))
+        };
+        let (stream, response) = match tokio::time::timeout(ttl, exchange).await {
+            Ok(res) => res?,
+            Err(_) => {
+                return Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    format!("no answer from {addr} within {ttl:?}"),
+                ));
+            }
+        };
+        let RpcResponse::Submit(res) = response else {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "response of the wrong kind",
+            ));
+        };
+        self.put_idle(addr, stream);
+        Ok(res)
+    }
+
+    fn take_idle(&self, addr: &str) -> Option<TcpStream> {
+        let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
+        let position = idle.iter().position(|(found, _)| found == addr)?;
+        Some(idle.swap_remove(position).1)
+    }
+
+    fn put_idle(&self, addr: &str, stream: TcpStream) {
+        let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
+        if idle.len() < MAX_IDLE_FORWARD_CONNECTIONS {
+            idle.push((addr.to_owned(), stream));
+        }
+    }
 }
 
 impl RaftNetworkFactory<TypeConfig> for NetworkFactory {
@@ -370,6 +471,18 @@ mod tests {
             drop(client);
             assert!(read_frame(&mut server, 1024).await.is_err());
         });
+    }
+
+    #[test]
+    fn an_intent_too_large_for_a_frame_is_not_sent() {
+        let forwarder = Forwarder::new(64);
+        let intent = Intent::DeleteTopics(vec![strom_metadata::TopicRef::Name("x".repeat(100))]);
+        // Nothing listens on port 1: the size check must answer before any connect.
+        let res = block_on(forwarder.submit("127.0.0.1:1", &intent, Duration::from_secs(1)));
+        assert!(
+            matches!(res, Ok(Err(WireError::TooLarge { max: 64, .. }))),
+            "{res:?}"
+        );
     }
 
     #[test]

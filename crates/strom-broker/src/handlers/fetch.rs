@@ -9,10 +9,12 @@
 //! Follower fetches (`replica_id >= 0`, a replica of a partition led here) read up to the log end
 //! rather than the high watermark, and report the follower's position to the leader's
 //! replication state, which may advance the high watermark (answering waiting `acks=all`
-//! produce requests) and propose adding the follower to the ISR.
-//! Not supported: the diverging-epoch check of follower fetches (Fetch v12+ `last_fetched_epoch`),
-//! incremental fetch sessions (session id 0 is always answered: every fetch is a full fetch), and
-//! `read_committed` isolation (no transactions: the last stable offset is the high watermark).
+//! produce requests) and propose adding the follower to the ISR. A follower fetch whose
+//! `last_fetched_epoch` (v12+) does not match this log up to its fetch offset is answered with
+//! `diverging_epoch` (where that epoch ends here) and no records, and does not count as progress.
+//! Not supported: incremental fetch sessions (session id 0 is always answered: every fetch is a
+//! full fetch), and `read_committed` isolation (no transactions: the last stable offset is the
+//! high watermark).
 
 use std::future::poll_fn;
 use std::pin::Pin;
@@ -32,6 +34,7 @@ use tokio::sync::watch;
 use strom_metadata::{BrokerId, PartitionIndex};
 
 use crate::broker::{Broker, time_ms};
+use crate::fetcher::diverging_epoch;
 use crate::handlers::{
     broker_error_code, check_leader, check_leader_epoch, log_error_code, offset_to_wire,
 };
@@ -221,6 +224,18 @@ fn read_partition(
         // A follower reads everything the leader has; a consumer what is committed.
         let upper_bound = match replica {
             Some(replica) => {
+                // Fetch v12+: a follower whose tail diverges from this log gets the epoch to
+                // truncate to and no records; its position is not progress.
+                let diverging =
+                    diverging_epoch(log, Offset(fetch_offset), partition.last_fetched_epoch)?;
+                if diverging.is_some() {
+                    return Ok((
+                        log.high_watermark(),
+                        log.log_start_offset(),
+                        None,
+                        diverging,
+                    ));
+                }
                 let follower_log_start =
                     Offset(u64::try_from(partition.log_start_offset).unwrap_or(0));
                 let fetch = FollowerFetch {
@@ -250,9 +265,9 @@ fn read_partition(
                 .map_err(|error| log_error_code(&error))?;
             Some(slice)
         };
-        Ok((high_watermark, log_start_offset, slice))
+        Ok((high_watermark, log_start_offset, slice, None))
     });
-    let (high_watermark, log_start_offset, slice) = match read {
+    let (high_watermark, log_start_offset, slice, diverging) = match read {
         Ok(read) => read?,
         Err(error) => return Err(broker_error_code(&error)),
     };
@@ -273,6 +288,7 @@ fn read_partition(
         high_watermark: offset_to_wire(high_watermark),
         last_stable_offset: offset_to_wire(high_watermark),
         log_start_offset: offset_to_wire(log_start_offset),
+        diverging_epoch: diverging.unwrap_or_default(),
         ..PartitionData::default()
     };
     Ok((data, records))

@@ -9,6 +9,7 @@ mod admin_configs;
 mod api_versions;
 mod bad_input;
 mod fixture;
+mod follower;
 mod groups;
 mod idempotence;
 mod produce_fetch;

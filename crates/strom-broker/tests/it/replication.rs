@@ -25,7 +25,7 @@ async fn two_replicas(overrides: &[(&str, &str)], min_insync: &str) -> TestBroke
     let broker = TestBroker::start(overrides).await;
     broker
         .broker()
-        .controller()
+        .plane()
         .register_broker(&BrokerRegistration {
             broker_id: BrokerId(2),
             endpoints: Vec::new(),

@@ -9,8 +9,10 @@
 
 mod cluster;
 mod failover;
+mod forward;
 mod large;
 mod learner;
+mod liveness;
 mod malformed;
 mod replicate;
 mod restart;
