@@ -8,7 +8,7 @@
 //! taken after the controller lock when both are needed. Wire messages are not handled here:
 //! `dispatch` and `handlers` do that.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -17,22 +17,32 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use strom_log::{LogConfig, LogManager, TopicPartition};
 use strom_metadata::{
     BrokerId, BrokerRegistration, ClusterId, CreateTopic, CreatedTopic, DeletedTopic, LocalConfig,
-    LocalController, MetadataImage, Mode, PartitionIndex, TopicImage, TopicRef,
+    LocalController, MetadataImage, Mode, PartitionImage, PartitionIndex, TopicImage, TopicRef,
 };
+use strom_quorum::{NodeId, Quorum, QuorumConfig, Role};
 use strom_record::{LeaderEpoch, Offset, Timestamp};
+use strom_replication::{LeaderConfig, TimeMs};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::config::{self, BrokerConfig, TopicConfig};
 use crate::groups::{self, GroupService};
+use crate::plane::Plane;
 use crate::producer_ids::ProducerIdAllocator;
 use crate::producer_state::ProducerTable;
+use crate::replica::{Effects, Replication};
 use crate::server::{self, ServerConfig};
-use crate::{Error, dispatch, random_id};
+use crate::{Error, dispatch, random_id, reconcile};
 
 /// Longest time shutdown waits for open connections to finish their queued responses.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+/// In a cluster, producer ids are `local counter * PRODUCER_ID_NODES + node.id`.
+const PRODUCER_ID_NODES: i64 = 1024;
+
+/// How long a starting cluster node waits for the quorum to accept its registration.
+const REGISTRATION_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// How often the `flush.ms` tick runs.
 const FLUSH_TICK: Duration = Duration::from_millis(200);
@@ -41,7 +51,7 @@ const FLUSH_TICK: Duration = Duration::from_millis(200);
 /// the first log dir (as in KRaft) but is not a partition the broker serves. The log manager
 /// skips it; the broker checks again before deleting "stray" logs, since deleting it would lose
 /// the cluster's metadata.
-const METADATA_TOPIC: &str = "__cluster_metadata";
+pub(crate) const METADATA_TOPIC: &str = "__cluster_metadata";
 
 /// A running single-node broker's shared state.
 #[derive(Debug)]
@@ -50,21 +60,25 @@ pub struct Broker {
     node_id: BrokerId,
     cluster_id: ClusterId,
     endpoint: config::Endpoint,
-    controller: Mutex<LocalController>,
+    plane: Plane,
     logs: Mutex<Option<Logs>>,
     watches: Mutex<HashMap<TopicPartition, watch::Sender<Offset>>>,
     producer_ids: Mutex<ProducerIdAllocator>,
     groups: GroupService,
     shutdown: watch::Receiver<bool>,
+    pub(crate) fetchers: crate::fetcher::ReplicaFetchers,
 }
 
-/// The partition logs and, per partition, the idempotent producers' state.
+/// The partition logs and, per partition, the idempotent producers' state and (where this
+/// broker leads) the replication state.
 #[derive(Debug)]
 pub(crate) struct Logs {
     /// Every partition log.
     pub manager: LogManager,
     /// Producer state per partition (present for every partition with a log).
     pub producers: HashMap<TopicPartition, ProducerTable>,
+    /// Leader-side replication of the partitions led here.
+    pub replication: Replication,
 }
 
 /// A started broker: its address, and the handle to stop it.
@@ -76,6 +90,8 @@ pub struct RunningBroker {
     server: JoinHandle<()>,
     background: JoinHandle<()>,
     group_timer: JoinHandle<()>,
+    /// Metadata reconciliation and controller heartbeats (cluster mode).
+    cluster_tasks: Vec<JoinHandle<()>>,
 }
 
 /// The current time as a record timestamp (milliseconds since the Unix epoch).
@@ -84,6 +100,11 @@ pub fn now() -> Timestamp {
         .duration_since(UNIX_EPOCH)
         .map_or(0, |elapsed| elapsed.as_millis());
     Timestamp(i64::try_from(millis).unwrap_or(i64::MAX))
+}
+
+/// The current time for the replication state machines.
+pub(crate) fn time_ms() -> TimeMs {
+    TimeMs(u64::try_from(now().0).unwrap_or(0))
 }
 
 /// The log configuration a topic configuration implies.
@@ -139,10 +160,17 @@ impl Broker {
             endpoint.port = local_addr.port();
         }
         let (stop, shutdown) = watch::channel(false);
-        let broker = tokio::task::spawn_blocking(move || open(config, endpoint, shutdown))
+        let quorum = if config.controller_quorum_voters.is_empty() {
+            None
+        } else {
+            let quorum = start_quorum(&config).await?;
+            Some((quorum, tokio::runtime::Handle::current()))
+        };
+        let broker = tokio::task::spawn_blocking(move || open(config, endpoint, shutdown, quorum))
             .await
             .map_err(|error| Error::Task(error.to_string()))??;
         let broker = Arc::new(broker);
+        broker.start_fetchers();
         tracing::info!(
             node_id = broker.node_id.0,
             cluster_id = %broker.cluster_id,
@@ -166,6 +194,17 @@ impl Broker {
         ));
         let background = tokio::spawn(background(Arc::clone(&broker), stop.subscribe()));
         let group_timer = tokio::spawn(groups::run(Arc::clone(&broker), stop.subscribe()));
+        let mut cluster_tasks = Vec::new();
+        if broker.plane.quorum().is_some() {
+            cluster_tasks.push(tokio::spawn(reconcile::follow_metadata(
+                Arc::clone(&broker),
+                stop.subscribe(),
+            )));
+            cluster_tasks.push(tokio::spawn(heartbeat(
+                Arc::clone(&broker),
+                stop.subscribe(),
+            )));
+        }
         Ok(RunningBroker {
             local_addr,
             broker,
@@ -173,6 +212,7 @@ impl Broker {
             server,
             background,
             group_timer,
+            cluster_tasks,
         })
     }
 
@@ -203,14 +243,12 @@ impl Broker {
 
     /// The current metadata image.
     pub fn image(&self) -> Arc<MetadataImage> {
-        self.controller().image()
+        self.plane.image()
     }
 
-    /// The metadata controller, locked. Blocking: call it from a blocking thread.
-    pub fn controller(&self) -> MutexGuard<'_, LocalController> {
-        self.controller
-            .lock()
-            .expect("a panic while holding the controller lock already failed the broker")
+    /// Where metadata changes go. Blocking: call its methods from a blocking thread.
+    pub fn plane(&self) -> &Plane {
+        &self.plane
     }
 
     /// The effective configuration of a topic (its overrides over the broker defaults).
@@ -254,13 +292,11 @@ impl Broker {
         topics: &[CreateTopic],
         mode: Mode,
     ) -> Result<Vec<Result<CreatedTopic, strom_metadata::Error>>, Error> {
-        let mut controller = self.controller();
-        let res = controller.create_topics(topics, mode)?;
+        let res = self.plane.create_topics(topics, mode)?;
         if mode == Mode::ValidateOnly {
             return Ok(res);
         }
-        let image = controller.image();
-        drop(controller);
+        let image = self.plane.image();
         for created in res.iter().flatten() {
             let Some(topic) = image.topic(&created.name) else {
                 continue;
@@ -281,13 +317,16 @@ impl Broker {
         let log_config = log_config(&self.topic_config(topic));
         let now = now();
         self.with_logs(|logs| {
-            for partition in first..topic.partition_count() {
+            for (partition, image) in (0u32..).zip(&topic.partitions).skip(first as usize) {
+                if !image.replicas.contains(&self.node_id) {
+                    continue;
+                }
                 let topic_partition = TopicPartition::new(topic.name.clone(), partition);
                 if logs.manager.get(&topic_partition).is_none() {
                     logs.manager
                         .create_log(&topic_partition, log_config.clone(), now)?;
                 }
-                self.adopt_log(logs, topic_partition)?;
+                self.adopt_log(logs, topic_partition, image)?;
             }
             Ok::<(), Error>(())
         })?
@@ -299,7 +338,7 @@ impl Broker {
         topics: &[TopicRef],
     ) -> Result<Vec<Result<DeletedTopic, strom_metadata::Error>>, Error> {
         let image = self.image();
-        let res = self.controller().delete_topics(topics)?;
+        let res = self.plane.delete_topics(topics)?;
         for deleted in res.iter().flatten() {
             let partitions = image
                 .topic_by_id(deleted.topic_id)
@@ -308,6 +347,7 @@ impl Broker {
                 for partition in 0..partitions {
                     let topic_partition = TopicPartition::new(deleted.name.clone(), partition);
                     logs.producers.remove(&topic_partition);
+                    logs.replication.resign(&topic_partition);
                     if logs.manager.get(&topic_partition).is_some() {
                         logs.manager.delete_log(&topic_partition)?;
                     }
@@ -354,25 +394,98 @@ impl Broker {
             .map(watch::Sender::subscribe)
     }
 
+    /// Drops a partition's watch, waking (and ending) the fetches waiting on it.
+    pub(crate) fn forget_watch(&self, topic_partition: &TopicPartition) {
+        self.watches().remove(topic_partition);
+    }
+
     /// A receiver that turns true when the broker shuts down.
     pub(crate) fn shutdown_signal(&self) -> watch::Receiver<bool> {
         self.shutdown.clone()
     }
 
-    /// A new producer id. Blocking (it may fsync).
-    pub(crate) fn allocate_producer_id(&self) -> Result<i64, Error> {
-        self.producer_ids
-            .lock()
-            .expect("a panic while holding the producer id lock already failed the broker")
-            .allocate()
+    /// The leader-side replication settings.
+    pub(crate) fn leader_config(&self) -> LeaderConfig {
+        LeaderConfig {
+            replica_lag_time_max_ms: self.config.replica_lag_time_max_ms,
+        }
     }
 
-    /// Whether `producer_id` was handed out by this broker.
-    pub(crate) fn producer_id_was_allocated(&self, producer_id: i64) -> bool {
-        self.producer_ids
+    /// Executes what the replication state decided, outside the log lock: wakes fetches and
+    /// sends ISR changes to the controller (feeding each outcome back, which may decide more).
+    /// Blocking.
+    pub(crate) fn apply_effects(&self, mut effects: Effects) -> Result<(), Error> {
+        loop {
+            for (topic_partition, high_watermark) in effects.wake.drain(..) {
+                self.notify_high_watermark(&topic_partition, high_watermark);
+            }
+            let proposals = std::mem::take(&mut effects.proposals);
+            if proposals.is_empty() {
+                return Ok(());
+            }
+            for change in proposals {
+                let outcome = self.plane.alter_partition(&change);
+                match &outcome {
+                    Ok(partition) => tracing::info!(
+                        topic = change.topic,
+                        partition = change.partition.0,
+                        isr = ?partition.isr,
+                        "isr changed"
+                    ),
+                    Err(error) => tracing::info!(
+                        topic = change.topic,
+                        partition = change.partition.0,
+                        %error,
+                        "isr change refused"
+                    ),
+                }
+                let topic_partition = TopicPartition::new(change.topic.clone(), change.partition.0);
+                self.with_logs(|logs| {
+                    let Some(log) = logs.manager.get_mut(&topic_partition) else {
+                        return Ok(());
+                    };
+                    logs.replication.on_proposal_result(
+                        &change,
+                        outcome.as_ref().map_err(|_| ()),
+                        log,
+                        time_ms(),
+                        &mut effects,
+                    )
+                })??;
+            }
+        }
+    }
+
+    /// A new producer id. Blocking (it may fsync).
+    /// In a cluster the local counter's value `n` becomes `n * 1024 + node.id`, so brokers never
+    /// hand out the same id (node ids of a cluster are below 1024).
+    pub(crate) fn allocate_producer_id(&self) -> Result<i64, Error> {
+        let local = self
+            .producer_ids
             .lock()
             .expect("a panic while holding the producer id lock already failed the broker")
-            .was_allocated(producer_id)
+            .allocate()?;
+        if self.plane.quorum().is_none() {
+            return Ok(local);
+        }
+        Ok(local
+            .saturating_mul(PRODUCER_ID_NODES)
+            .saturating_add(i64::from(self.node_id.0)))
+    }
+
+    /// Whether `producer_id` may have been handed out (by this broker, or in a cluster by
+    /// another one).
+    pub(crate) fn producer_id_was_allocated(&self, producer_id: i64) -> bool {
+        let allocator = self
+            .producer_ids
+            .lock()
+            .expect("a panic while holding the producer id lock already failed the broker");
+        if self.plane.quorum().is_none() {
+            return allocator.was_allocated(producer_id);
+        }
+        producer_id >= 0
+            && (producer_id % PRODUCER_ID_NODES != i64::from(self.node_id.0)
+                || allocator.was_allocated(producer_id / PRODUCER_ID_NODES))
     }
 
     fn watches(&self) -> MutexGuard<'_, HashMap<TopicPartition, watch::Sender<Offset>>> {
@@ -381,17 +494,30 @@ impl Broker {
             .expect("a panic while holding the watch lock already failed the broker")
     }
 
-    /// Prepares an opened log for serving: leader epoch 0 in its cache, high watermark at its log
-    /// end (one replica: everything appended is committed), producer state, a watch.
-    fn adopt_log(&self, logs: &mut Logs, topic_partition: TopicPartition) -> Result<(), Error> {
+    /// Prepares an opened log for serving: where this broker leads the partition, the leader
+    /// state (epoch in the log's cache, high watermark); producer state; a watch.
+    pub(crate) fn adopt_log(
+        &self,
+        logs: &mut Logs,
+        topic_partition: TopicPartition,
+        partition: &PartitionImage,
+    ) -> Result<(), Error> {
         let Some(log) = logs.manager.get_mut(&topic_partition) else {
             return Ok(());
         };
         if log.latest_epoch().is_none() {
             log.assign_epoch(LeaderEpoch(0), log.log_start_offset())?;
         }
-        let hw = log.log_end_offset();
-        log.set_high_watermark(hw);
+        let mut effects = Effects::default();
+        logs.replication.sync(
+            &topic_partition,
+            partition,
+            log,
+            self.leader_config(),
+            time_ms(),
+            &mut effects,
+        )?;
+        let hw = log.high_watermark();
         logs.producers.insert(
             topic_partition.clone(),
             ProducerTable::from_log(log.producer_states()),
@@ -435,7 +561,18 @@ impl RunningBroker {
         if let Err(error) = self.group_timer.await {
             tracing::warn!(%error, "group timer task failed");
         }
+        // Reconciliation and heartbeats have nothing to finish; a heartbeat waiting for a
+        // quorum that is gone must not hold up the shutdown.
+        for task in self.cluster_tasks {
+            task.abort();
+            if let Err(error) = task.await
+                && !error.is_cancelled()
+            {
+                tracing::warn!(%error, "cluster task failed");
+            }
+        }
         let broker = self.broker;
+        let broker_quorum = broker.plane.quorum().cloned();
         tokio::task::spawn_blocking(move || {
             let logs = broker
                 .logs
@@ -449,9 +586,78 @@ impl RunningBroker {
         })
         .await
         .map_err(|error| Error::Task(error.to_string()))??;
+        if let Some(quorum) = broker_quorum
+            && let Err(error) = quorum.stop().await
+        {
+            tracing::warn!(%error, "stopping the controller quorum member failed");
+        }
         tracing::info!("broker stopped; logs flushed and closed");
         Ok(())
     }
+}
+
+/// Registers this broker with the quorum, retrying while there is no leader or this node is not
+/// it (forwarding makes that rare). Blocking.
+fn register_in_quorum(plane: &Plane, registration: &BrokerRegistration) -> Result<(), Error> {
+    let deadline = std::time::Instant::now() + REGISTRATION_TIMEOUT;
+    loop {
+        match plane.register_broker(registration) {
+            Ok(()) => return Ok(()),
+            Err(Error::Quorum(
+                error @ (strom_quorum::Error::NotLeader { .. }
+                | strom_quorum::Error::Unavailable { .. }),
+            )) if std::time::Instant::now() < deadline => {
+                tracing::debug!(%error, "registration not accepted yet; retrying");
+                std::thread::sleep(Duration::from_millis(200));
+            }
+            Err(error) => return Err(error),
+        }
+    }
+}
+
+/// Starts this node's member of the controller quorum (`controller.quorum.voters`), with its
+/// Raft log in `<first log dir>/__cluster_metadata-0`, and waits for a leader.
+async fn start_quorum(config: &BrokerConfig) -> Result<Arc<Quorum>, Error> {
+    let mut voters = BTreeMap::new();
+    let mut listen_addr = None;
+    for voter in &config.controller_quorum_voters {
+        let addr = tokio::net::lookup_host((voter.host.as_str(), voter.port))
+            .await?
+            .next()
+            .ok_or_else(|| {
+                Error::Config(config::ConfigError::InvalidValue {
+                    key: "controller.quorum.voters".to_owned(),
+                    value: format!("{}@{}:{}", voter.id, voter.host, voter.port),
+                    reason: "the host does not resolve".to_owned(),
+                })
+            })?;
+        let id = NodeId(u64::try_from(voter.id).unwrap_or(0));
+        if voter.id == config.node_id {
+            listen_addr = Some(addr);
+        }
+        voters.insert(id, addr);
+    }
+    let Some(listen_addr) = listen_addr else {
+        return Err(Error::Config(config::ConfigError::InvalidValue {
+            key: "controller.quorum.voters".to_owned(),
+            value: String::new(),
+            reason: "this node is not a voter".to_owned(),
+        }));
+    };
+    let Some(first_dir) = config.log_dirs.first() else {
+        return Err(Error::Task("no log dir".to_owned()));
+    };
+    let quorum_config = QuorumConfig::new(
+        NodeId(u64::try_from(config.node_id).unwrap_or(0)),
+        Role::Voter,
+        voters,
+        first_dir.join(format!("{METADATA_TOPIC}-0")),
+        listen_addr,
+        ClusterId(random_id::cluster_id()),
+    );
+    let quorum = Quorum::start(quorum_config).await?;
+    tracing::info!(node_id = config.node_id, address = %listen_addr, "controller quorum member started");
+    Ok(Arc::new(quorum))
 }
 
 /// Opens the storage: metadata (formatting a new directory with a random cluster id), this node's
@@ -461,6 +667,7 @@ fn open(
     config: BrokerConfig,
     endpoint: config::Endpoint,
     shutdown: watch::Receiver<bool>,
+    quorum: Option<(Arc<Quorum>, tokio::runtime::Handle)>,
 ) -> Result<Broker, Error> {
     let first_dir: PathBuf =
         config
@@ -473,18 +680,7 @@ fn open(
                 reason: "at least one directory is needed".to_owned(),
             })?;
     let node_id = BrokerId(config.node_id);
-    let local = LocalConfig::new(
-        first_dir.clone(),
-        node_id,
-        ClusterId(random_id::cluster_id()),
-    );
-    let (mut controller, report) = LocalController::open(&local)?;
-    tracing::info!(
-        replayed_records = report.replayed_records,
-        truncated_bytes = report.truncated_bytes,
-        "metadata loaded"
-    );
-    controller.register_broker(&BrokerRegistration {
+    let registration = BrokerRegistration {
         broker_id: node_id,
         endpoints: vec![strom_metadata::Endpoint {
             listener: endpoint.name.clone(),
@@ -494,8 +690,33 @@ fn open(
         }],
         rack: None,
         fenced: false,
-    })?;
-    let cluster_id = controller.identity().cluster_id.clone();
+    };
+    let (plane, cluster_id) = match quorum {
+        None => {
+            let local = LocalConfig::new(
+                first_dir.clone(),
+                node_id,
+                ClusterId(random_id::cluster_id()),
+            );
+            let (mut controller, report) = LocalController::open(&local)?;
+            tracing::info!(
+                replayed_records = report.replayed_records,
+                truncated_bytes = report.truncated_bytes,
+                "metadata loaded"
+            );
+            controller.register_broker(&registration)?;
+            let cluster_id = controller.identity().cluster_id.clone();
+            (Plane::Local(Mutex::new(controller)), cluster_id)
+        }
+        Some((quorum, runtime)) => {
+            let plane = Plane::Quorum { quorum, runtime };
+            register_in_quorum(&plane, &registration)?;
+            let cluster_id = plane.image().cluster_id().cloned().ok_or_else(|| {
+                Error::Task("the metadata has no cluster id after registration".to_owned())
+            })?;
+            (plane, cluster_id)
+        }
+    };
     let now = now();
     let manager = LogManager::open(&config.log_dirs, &log_config(&config.topic_defaults), now)?;
     let producer_ids = ProducerIdAllocator::open(&first_dir)?;
@@ -505,15 +726,17 @@ fn open(
         node_id,
         cluster_id,
         endpoint,
-        controller: Mutex::new(controller),
+        plane,
         logs: Mutex::new(Some(Logs {
             manager,
             producers: HashMap::new(),
+            replication: Replication::new(node_id),
         })),
         watches: Mutex::new(HashMap::new()),
         producer_ids: Mutex::new(producer_ids),
         groups,
         shutdown,
+        fetchers: crate::fetcher::ReplicaFetchers::new(),
     };
     let image = broker.image();
     broker.with_logs(|logs| {
@@ -551,6 +774,40 @@ fn open(
     Ok(broker)
 }
 
+/// Tells the controller every `broker.heartbeat.interval.ms` that this broker is alive; a broker
+/// that stops is fenced after `broker.session.timeout.ms` and its partitions get new leaders.
+async fn heartbeat(broker: Arc<Broker>, mut stop: watch::Receiver<bool>) {
+    let Some(quorum) = broker.plane.quorum().cloned() else {
+        return;
+    };
+    let every = Duration::from_millis(broker.config.broker_heartbeat_interval_ms.max(1));
+    let mut ticks = tokio::time::interval(every);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut failing = false;
+    loop {
+        tokio::select! {
+            _ = stop.wait_for(|stop| *stop) => return,
+            _ = ticks.tick() => {}
+        }
+        let sent = tokio::select! {
+            _ = stop.wait_for(|stop| *stop) => return,
+            sent = quorum.heartbeat(broker.node_id) => sent,
+        };
+        match sent {
+            Ok(()) if failing => {
+                failing = false;
+                tracing::info!("heartbeats reach the controller again");
+            }
+            Ok(()) => {}
+            Err(error) if !failing => {
+                failing = true;
+                tracing::warn!(%error, "heartbeat to the controller failed");
+            }
+            Err(_) => {}
+        }
+    }
+}
+
 /// Retention and compaction every `log.retention.check.interval.ms`, and the `flush.ms` tick,
 /// each pass on a blocking thread, until the broker stops.
 async fn background(broker: Arc<Broker>, mut stop: watch::Receiver<bool>) {
@@ -560,6 +817,10 @@ async fn background(broker: Arc<Broker>, mut stop: watch::Receiver<bool>) {
     retention.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut flush = tokio::time::interval(FLUSH_TICK);
     flush.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // Kafka checks for lagging followers every replica.lag.time.max.ms / 2.
+    let isr_every = Duration::from_millis((broker.config.replica_lag_time_max_ms / 2).max(10));
+    let mut isr = tokio::time::interval(isr_every);
+    isr.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     // Both intervals fire at once on creation; the first retention pass waits a full period.
     retention.tick().await;
     loop {
@@ -567,6 +828,7 @@ async fn background(broker: Arc<Broker>, mut stop: watch::Receiver<bool>) {
             _ = stop.wait_for(|stop| *stop) => break,
             _ = retention.tick() => retention_pass,
             _ = flush.tick() => flush_pass,
+            _ = isr.tick() => isr_pass,
         };
         let pass_broker = Arc::clone(&broker);
         match tokio::task::spawn_blocking(move || pass(&pass_broker)).await {
@@ -605,6 +867,13 @@ fn retention_pass(broker: &Broker) -> Result<(), Error> {
         })??;
     }
     Ok(())
+}
+
+/// Proposes removing lagging followers from the ISRs of the partitions led here.
+fn isr_pass(broker: &Broker) -> Result<(), Error> {
+    let mut effects = Effects::default();
+    broker.with_logs(|logs| logs.replication.tick(time_ms(), &mut effects))?;
+    broker.apply_effects(effects)
 }
 
 fn flush_pass(broker: &Broker) -> Result<(), Error> {

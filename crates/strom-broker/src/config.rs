@@ -147,6 +147,24 @@ pub const BROKER_KEYS: &[ConfigKey] = &[
         "roles of this process",
     ),
     key(
+        "controller.quorum.voters",
+        Kind::Text,
+        None,
+        "the controller quorum, id@host:port comma-separated; unset runs a single node without Raft",
+    ),
+    key(
+        "broker.heartbeat.interval.ms",
+        int(1, I32_MAX),
+        Some("2000"),
+        "how often a broker tells the controller it is alive",
+    ),
+    key(
+        "broker.session.timeout.ms",
+        int(1, I32_MAX),
+        Some("9000"),
+        "a broker not heard from for this long is fenced and loses its leaderships",
+    ),
+    key(
         "listeners",
         Kind::Text,
         Some("PLAINTEXT://127.0.0.1:9092"),
@@ -458,6 +476,12 @@ pub const BROKER_KEYS: &[ConfigKey] = &[
         int(1, I32_MAX),
         Some("86400000"),
         "forget idle producer ids after this",
+    ),
+    key(
+        "replica.lag.time.max.ms",
+        int(1, I32_MAX),
+        Some("30000"),
+        "an in-sync follower that has not caught up for this long leaves the ISR",
     ),
 ];
 
@@ -810,6 +834,14 @@ pub struct BrokerConfig {
     pub group_max_size: u32,
     /// `producer.id.expiration.ms`.
     pub producer_id_expiration_ms: u64,
+    /// `replica.lag.time.max.ms`.
+    pub replica_lag_time_max_ms: u64,
+    /// `controller.quorum.voters`: empty for a single node without Raft.
+    pub controller_quorum_voters: Vec<QuorumVoter>,
+    /// `broker.heartbeat.interval.ms`.
+    pub broker_heartbeat_interval_ms: u64,
+    /// `broker.session.timeout.ms`.
+    pub broker_session_timeout_ms: u64,
     /// Defaults for every topic: the topic keys resolved against this broker's settings.
     pub topic_defaults: TopicConfig,
 }
@@ -923,6 +955,29 @@ impl BrokerConfig {
         }
         let bool_of = |name: &str| raw(name).as_deref() == Some("true");
         let topic_defaults = TopicConfig::resolve_with(&explicit, &BTreeMap::new())?;
+        let voters_text = raw("controller.quorum.voters").unwrap_or_default();
+        let controller_quorum_voters = parse_voters(&voters_text)?;
+        if !controller_quorum_voters.is_empty() {
+            if !controller_quorum_voters
+                .iter()
+                .any(|voter| i64::from(voter.id) == node_id)
+            {
+                return Err(invalid(
+                    "controller.quorum.voters",
+                    &voters_text,
+                    "this node (node.id) must be one of the voters: only combined broker and \
+                     controller nodes are supported in a cluster so far",
+                ));
+            }
+            let roles = raw("process.roles").unwrap_or_default();
+            if !(roles.contains("broker") && roles.contains("controller")) {
+                return Err(invalid(
+                    "process.roles",
+                    &roles,
+                    "a cluster node must be both broker and controller (broker,controller) so far",
+                ));
+            }
+        }
         Ok(BrokerConfig {
             node_id: narrow("node.id", node_id)?,
             listeners,
@@ -977,6 +1032,19 @@ impl BrokerConfig {
             producer_id_expiration_ms: narrow(
                 "producer.id.expiration.ms",
                 number("producer.id.expiration.ms")?,
+            )?,
+            replica_lag_time_max_ms: narrow(
+                "replica.lag.time.max.ms",
+                number("replica.lag.time.max.ms")?,
+            )?,
+            controller_quorum_voters,
+            broker_heartbeat_interval_ms: narrow(
+                "broker.heartbeat.interval.ms",
+                number("broker.heartbeat.interval.ms")?,
+            )?,
+            broker_session_timeout_ms: narrow(
+                "broker.session.timeout.ms",
+                number("broker.session.timeout.ms")?,
             )?,
             topic_defaults,
             explicit,
@@ -1258,6 +1326,46 @@ fn split_list(text: &str) -> impl Iterator<Item = &str> {
     text.split(',')
         .map(str::trim)
         .filter(|item| !item.is_empty())
+}
+
+/// One member of `controller.quorum.voters`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QuorumVoter {
+    /// Its node id.
+    pub id: i32,
+    /// The host its quorum listener is on.
+    pub host: String,
+    /// The port of its quorum listener.
+    pub port: u16,
+}
+
+/// Parses `id@host:port,...` (Kafka's `controller.quorum.voters` syntax).
+fn parse_voters(text: &str) -> Result<Vec<QuorumVoter>, ConfigError> {
+    const KEY: &str = "controller.quorum.voters";
+    let mut res: Vec<QuorumVoter> = Vec::new();
+    for item in split_list(text) {
+        let shape = || invalid(KEY, text, "expected id@host:port, comma-separated");
+        let (id, address) = item.split_once('@').ok_or_else(shape)?;
+        let (host, port) = address.rsplit_once(':').ok_or_else(shape)?;
+        let id: i32 = id
+            .parse()
+            .ok()
+            .filter(|id| *id >= 0)
+            .ok_or_else(|| invalid(KEY, text, "a voter id must be a number from 0"))?;
+        let port: u16 = port
+            .parse()
+            .map_err(|_| invalid(KEY, text, "the port must be a number from 0 to 65535"))?;
+        if res.iter().any(|voter| voter.id == id) {
+            return Err(invalid(KEY, text, "a voter id appears twice"));
+        }
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        res.push(QuorumVoter {
+            id,
+            host: host.to_owned(),
+            port,
+        });
+    }
+    Ok(res)
 }
 
 fn parse_endpoints(key: &str, text: &str) -> Result<Vec<Endpoint>, ConfigError> {

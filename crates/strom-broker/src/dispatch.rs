@@ -7,6 +7,7 @@
 //! It decides nothing about what a request means; the handlers in `handlers/` do.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use strom_protocol::messages::fetch::FetchResponse;
@@ -102,11 +103,18 @@ pub async fn handle(broker: Arc<Broker>, peer: Peer, frame: Bytes) -> Reply {
         }
         Request::Produce(request) => {
             let acks = request.acks;
-            let res =
-                tokio::task::spawn_blocking(move || handlers::produce::handle(&broker, request))
-                    .await;
+            let timeout = Duration::from_millis(u64::try_from(request.timeout_ms).unwrap_or(0));
+            let handler_broker = Arc::clone(&broker);
+            let res = tokio::task::spawn_blocking(move || {
+                handlers::produce::handle(&handler_broker, request)
+            })
+            .await;
             let response = match res {
-                Ok(response) => response,
+                Ok((response, pending)) if pending.is_empty() => response,
+                Ok((mut response, pending)) => {
+                    handlers::produce::complete(broker, &mut response, pending, timeout).await;
+                    response
+                }
                 Err(error) => {
                     tracing::error!(%error, "produce handler failed");
                     return Reply::Close;
@@ -216,7 +224,7 @@ fn handle_blocking(broker: &Broker, request: Request, version: i16) -> Option<Re
             Response::from(handlers::describe_cluster::handle(broker, request))
         }
         Request::ApiVersions(request) => Response::from(handlers::api_versions::handle(&request)),
-        Request::Produce(request) => Response::from(handlers::produce::handle(broker, request)),
+        Request::Produce(request) => Response::from(handlers::produce::handle(broker, request).0),
         Request::Heartbeat(request) => Response::from(handlers::heartbeat::handle(broker, request)),
         Request::LeaveGroup(request) => {
             Response::from(handlers::leave_group::handle(broker, request, version))

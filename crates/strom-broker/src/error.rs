@@ -28,4 +28,10 @@ pub enum Error {
     /// A background task panicked or was cancelled.
     #[error("a broker task failed: {0}")]
     Task(String),
+    /// The controller quorum failed or refused a change.
+    #[error("controller quorum: {0}")]
+    Quorum(#[from] strom_quorum::Error),
+    /// The replication state refused an event (a bug or a metadata inconsistency).
+    #[error("replication: {0}")]
+    Replication(String),
 }

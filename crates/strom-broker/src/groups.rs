@@ -24,7 +24,7 @@ use strom_group::{
     SyncGroupResponse, TimeMs, Token,
 };
 use strom_log::TopicPartition;
-use strom_metadata::{CreateTopic, Mode, TopicId, TopicLayout};
+use strom_metadata::{CreateTopic, Mode, PartitionIndex, TopicId, TopicLayout};
 use strom_record::{
     BatchBuilder, BatchConfig, ControlRecordType, DecodeLimits, EndTransactionMarker, LeaderEpoch,
     Timestamp, complete_batches,
@@ -35,6 +35,7 @@ use crate::broker::{Broker, now};
 use crate::config::BrokerConfig;
 use crate::handlers::leader_epoch;
 use crate::handlers::metadata::CONSUMER_OFFSETS_TOPIC;
+use crate::replica::Effects;
 use crate::{Error, random_id};
 
 /// How much of a `__consumer_offsets` partition one read takes while replaying it.
@@ -132,16 +133,46 @@ impl GroupService {
                 };
                 state.coordinator = Coordinator::new(config);
             }
-            for partition in 0..partitions {
-                state.coordinator.begin_load(OffsetsPartition(partition));
+            for partition in led_offsets_partitions(broker, partitions) {
+                state.coordinator.begin_load(partition);
             }
         }
-        for partition in 0..partitions {
-            self.load_partition(broker, OffsetsPartition(partition))?;
+        for partition in led_offsets_partitions(broker, partitions) {
+            self.load_partition(broker, partition)?;
         }
         self.ready.store(true, Ordering::Release);
         tracing::info!(partitions, "__consumer_offsets loaded; groups are served");
         Ok(())
+    }
+
+    /// This broker started (`leads`) or stopped leading `__consumer_offsets` partition
+    /// `partition`: its groups are replayed from the log here, or dropped (their members find
+    /// the new coordinator). Before the first load nothing is needed: `ensure_loaded` loads the
+    /// partitions led at that time. Blocking.
+    pub(crate) fn on_leadership(&self, broker: &Broker, partition: u32, leads: bool) {
+        if !self.ready.load(Ordering::Acquire) {
+            return;
+        }
+        let partition = OffsetsPartition(partition);
+        if leads {
+            self.state().coordinator.begin_load(partition);
+            if let Err(error) = self.load_partition(broker, partition) {
+                tracing::warn!(partition = partition.0, %error, "cannot replay __consumer_offsets");
+            }
+            tracing::info!(
+                partition = partition.0,
+                "coordinating the groups of __consumer_offsets partition"
+            );
+        } else {
+            let mut state = self.state();
+            let now = state.advance(now_ms());
+            let effects = state.coordinator.unload(partition);
+            self.execute(broker, &mut state, effects, now, false);
+            tracing::info!(
+                partition = partition.0,
+                "no longer coordinating the groups of __consumer_offsets partition"
+            );
+        }
     }
 
     /// Runs an immediate-answer coordinator call and its effects. `Err` when an append to
@@ -468,6 +499,19 @@ fn offsets_topic_partitions(broker: &Broker) -> Result<u32, Error> {
     }
 }
 
+/// The `__consumer_offsets` partitions this broker leads (all of them on a single node).
+fn led_offsets_partitions(broker: &Broker, partitions: u32) -> Vec<OffsetsPartition> {
+    let image = broker.image();
+    (0..partitions)
+        .filter(|&partition| {
+            image
+                .partition(CONSUMER_OFFSETS_TOPIC, PartitionIndex(partition))
+                .is_some_and(|partition| partition.leader == Some(broker.node_id()))
+        })
+        .map(OffsetsPartition)
+        .collect()
+}
+
 /// Appends `records` as one batch to `__consumer_offsets` partition `partition` (a
 /// transactional batch of `producer_id` if set) and moves its high watermark.
 fn append(
@@ -496,19 +540,23 @@ fn append(
     }
     let mut batch = builder.build().map_err(strom_log::Error::from)?;
     batch.set_partition_leader_epoch(LeaderEpoch(u32::try_from(epoch).unwrap_or(0)));
-    let high_watermark = broker.with_logs(|logs| {
+    let mut effects = Effects::default();
+    broker.with_logs(|logs| {
         let Some(log) = logs.manager.get_mut(&topic_partition) else {
-            return Err(strom_log::Error::UnknownLog {
+            return Err(Error::Log(strom_log::Error::UnknownLog {
                 name: topic_partition.to_string(),
-            });
+            }));
         };
         log.append(batch, timestamp)?;
-        let high_watermark = log.log_end_offset();
-        log.set_high_watermark(high_watermark);
-        Ok(high_watermark)
+        // The replication state moves the high watermark (at once with one replica).
+        logs.replication.on_append(
+            &topic_partition,
+            log,
+            crate::broker::time_ms(),
+            &mut effects,
+        )
     })??;
-    broker.notify_high_watermark(&topic_partition, high_watermark);
-    Ok(())
+    broker.apply_effects(effects)
 }
 
 /// Every record of a `__consumer_offsets` partition in log order, as the coordinator replays

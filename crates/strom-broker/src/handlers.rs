@@ -86,6 +86,10 @@ pub fn broker_error_code(error: &Error) -> ErrorCode {
         Error::Log(error) => log_error_code(error),
         Error::Metadata(error) => metadata_error_code(error),
         Error::ShutDown => ErrorCode::NotLeaderOrFollower,
+        Error::Quorum(strom_quorum::Error::Metadata(error)) => metadata_error_code(error),
+        Error::Quorum(strom_quorum::Error::NotLeader { .. }) => ErrorCode::NotController,
+        Error::Quorum(strom_quorum::Error::TooLarge { .. }) => ErrorCode::PolicyViolation,
+        Error::Quorum(_) => ErrorCode::RequestTimedOut,
         _ => ErrorCode::KafkaStorageError,
     }
 }

@@ -20,12 +20,18 @@ mod broker;
 pub mod config;
 pub mod dispatch;
 mod error;
+mod fetcher;
 mod groups;
 pub mod handlers;
+mod plane;
 pub mod producer_ids;
 pub mod producer_state;
 mod random_id;
+mod reconcile;
+mod replica;
 pub mod server;
 
 pub use crate::broker::{Broker, RunningBroker, log_config, now};
 pub use crate::error::Error;
+pub use crate::fetcher::{Followed, ReplicaLogState};
+pub use crate::plane::Plane;

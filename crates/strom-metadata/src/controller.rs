@@ -9,6 +9,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use serde::{Deserialize, Serialize};
+
 use crate::ids::{BrokerId, LeaderEpoch, PartitionEpoch, PartitionIndex, TopicId};
 use crate::image::{MetadataImage, PartitionImage, TopicImage, first_duplicate};
 use crate::placement::place_replicas;
@@ -26,7 +28,7 @@ pub const MAX_TOPIC_NAME_LEN: usize = 249;
 pub const MAX_NEW_PARTITIONS: u64 = 10_000;
 
 /// A topic to create.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CreateTopic {
     /// Its name.
     pub name: String,
@@ -39,7 +41,7 @@ pub struct CreateTopic {
 }
 
 /// How a new topic's partitions are laid out.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum TopicLayout {
     /// Let the controller place the replicas. The numbers are the request's, after the broker
     /// replaced Kafka's `-1` ("use the default") by its defaults, so out-of-range values get
@@ -55,7 +57,7 @@ pub enum TopicLayout {
 }
 
 /// What a topic creation did (or would do, when only validating).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CreatedTopic {
     /// The topic's name.
     pub name: String,
@@ -68,7 +70,7 @@ pub struct CreatedTopic {
 }
 
 /// A topic named in a delete request: by name, or (DeleteTopics v6+) by id.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum TopicRef {
     /// By name.
     Name(String),
@@ -77,7 +79,7 @@ pub enum TopicRef {
 }
 
 /// A deleted topic.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeletedTopic {
     /// Its name.
     pub name: String,
@@ -86,7 +88,7 @@ pub struct DeletedTopic {
 }
 
 /// A request to grow a topic to `count` partitions.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CreatePartitions {
     /// The topic.
     pub name: String,
@@ -98,7 +100,7 @@ pub struct CreatePartitions {
 }
 
 /// A change of one resource's config overrides (IncrementalAlterConfigs).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AlterConfigs {
     /// The resource.
     pub resource: ConfigResource,
@@ -107,7 +109,7 @@ pub struct AlterConfigs {
 }
 
 /// One operation on one config key.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ConfigOp {
     /// Set the override to a value.
     Set {
@@ -523,6 +525,81 @@ pub fn plan_unfence_broker(
     let mut records = vec![MetadataRecord::UnfenceBroker { broker_id }];
     records.extend(elect_where_leaderless(image, broker_id));
     Ok(records)
+}
+
+/// An ISR change proposed by a partition's leader (Kafka's AlterPartition).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AlterPartition {
+    /// The topic.
+    pub topic: String,
+    /// The partition.
+    pub partition: PartitionIndex,
+    /// The proposing leader.
+    pub leader: BrokerId,
+    /// The leader epoch the proposal was computed under.
+    pub leader_epoch: LeaderEpoch,
+    /// The partition epoch the proposal was computed from.
+    pub partition_epoch: PartitionEpoch,
+    /// The proposed ISR.
+    pub isr: Vec<BrokerId>,
+}
+
+/// Plans an ISR change proposed by the partition's leader. Refused (`InvalidRequest`, which the
+/// leader treats as "propose again later") when the proposer does not lead the partition, when
+/// the leader or partition epoch moved on since the proposal, when the ISR is not a subset of
+/// the replicas containing the leader, or when it adds a fenced broker. An ISR equal to the
+/// current one writes nothing.
+pub fn plan_alter_partition(
+    image: &MetadataImage,
+    change: &AlterPartition,
+) -> Result<Vec<MetadataRecord>> {
+    let refuse = |reason: String| {
+        Err(Error::InvalidRequest {
+            reason: format!("{}-{}: {reason}", change.topic, change.partition),
+        })
+    };
+    let Some(topic) = image.topic(&change.topic) else {
+        return Err(Error::UnknownTopic {
+            name: change.topic.clone(),
+        });
+    };
+    let Some(partition) = topic.partition(change.partition) else {
+        return refuse("no such partition".to_owned());
+    };
+    if partition.leader != Some(change.leader) {
+        return refuse(format!("broker {} is not the leader", change.leader));
+    }
+    if partition.leader_epoch != change.leader_epoch
+        || partition.partition_epoch != change.partition_epoch
+    {
+        return refuse(format!(
+            "stale proposal (leader epoch {}, partition epoch {}; now {} and {})",
+            change.leader_epoch,
+            change.partition_epoch,
+            partition.leader_epoch,
+            partition.partition_epoch
+        ));
+    }
+    if !change.isr.contains(&change.leader) {
+        return refuse("the leader is not in the proposed isr".to_owned());
+    }
+    for member in &change.isr {
+        if !partition.replicas.contains(member) {
+            return refuse(format!("broker {member} is not a replica"));
+        }
+        let fenced = image.broker(*member).is_none_or(|broker| broker.fenced);
+        if fenced && !partition.isr.contains(member) {
+            return refuse(format!("broker {member} is fenced and cannot join the isr"));
+        }
+    }
+    let mut isr = change.isr.clone();
+    isr.sort_unstable();
+    isr.dedup();
+    Ok(
+        change_record(topic, change.partition, partition, isr, partition.leader)
+            .into_iter()
+            .collect(),
+    )
 }
 
 /// The records that take `broker_id` out of every ISR it is not the last member of, and give

@@ -12,6 +12,8 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use serde::{Deserialize, Serialize};
+
 use crate::ids::{
     BrokerId, ClusterId, LeaderEpoch, MetadataOffset, PartitionEpoch, PartitionIndex, TopicId,
 };
@@ -47,7 +49,7 @@ pub struct TopicImage {
 }
 
 /// A partition's replicas, leader and epochs.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PartitionImage {
     /// The brokers holding a replica, preferred leader first.
     pub replicas: Vec<BrokerId>,

@@ -56,10 +56,11 @@ mod record;
 mod storage;
 
 pub use crate::controller::{
-    AlterConfigs, ConfigOp, ConfigRules, ConfigValidator, CreatePartitions, CreateTopic,
-    CreatedTopic, DeletedTopic, MAX_NEW_PARTITIONS, MAX_TOPIC_NAME_LEN, TopicLayout, TopicRef,
-    plan_alter_configs, plan_create_partitions, plan_create_topic, plan_delete_topic,
-    plan_fence_broker, plan_register_broker, plan_unfence_broker, validate_topic_name,
+    AlterConfigs, AlterPartition, ConfigOp, ConfigRules, ConfigValidator, CreatePartitions,
+    CreateTopic, CreatedTopic, DeletedTopic, MAX_NEW_PARTITIONS, MAX_TOPIC_NAME_LEN, TopicLayout,
+    TopicRef, plan_alter_configs, plan_alter_partition, plan_create_partitions, plan_create_topic,
+    plan_delete_topic, plan_fence_broker, plan_register_broker, plan_unfence_broker,
+    validate_topic_name,
 };
 pub use crate::error::Error;
 pub use crate::identity::{Identity, META_PROPERTIES_FILE_NAME, load_or_create_identity};

@@ -11,14 +11,17 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use serde::{Deserialize, Serialize};
+
 use crate::controller::{
-    AlterConfigs, ConfigRules, CreatePartitions, CreateTopic, CreatedTopic, DeletedTopic, TopicRef,
-    plan_alter_configs, plan_create_partitions, plan_create_topic, plan_delete_topic,
-    plan_fence_broker, plan_register_broker, plan_unfence_broker,
+    AlterConfigs, AlterPartition, ConfigRules, CreatePartitions, CreateTopic, CreatedTopic,
+    DeletedTopic, TopicRef, plan_alter_configs, plan_alter_partition, plan_create_partitions,
+    plan_create_topic, plan_delete_topic, plan_fence_broker, plan_register_broker,
+    plan_unfence_broker,
 };
 use crate::identity::{Identity, load_or_create_identity};
 use crate::ids::{BrokerId, ClusterId};
-use crate::image::MetadataImage;
+use crate::image::{MetadataImage, PartitionImage};
 use crate::record::{BrokerRegistration, MetadataRecord, RecordBatch};
 use crate::storage::{METADATA_DIR_NAME, MetadataLog, RecoveryReport};
 use crate::{Error, Result};
@@ -40,7 +43,7 @@ pub struct LocalConfig {
 }
 
 /// Whether a request changes the metadata or only says what it would do (`validateOnly`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Mode {
     /// Commit the changes.
     Apply,
@@ -158,6 +161,19 @@ impl LocalController {
     pub fn fence_broker(&mut self, broker_id: BrokerId) -> Result<()> {
         let records = plan_fence_broker(&self.image, broker_id)?;
         self.commit(records)
+    }
+
+    /// Applies a leader's ISR change (see [`plan_alter_partition`]) and returns the partition
+    /// as it is afterwards.
+    pub fn alter_partition(&mut self, change: &AlterPartition) -> Result<PartitionImage> {
+        let records = plan_alter_partition(&self.image, change)?;
+        self.commit(records)?;
+        self.image
+            .partition(&change.topic, change.partition)
+            .cloned()
+            .ok_or_else(|| Error::UnknownTopic {
+                name: change.topic.clone(),
+            })
     }
 
     /// Unfences a broker, making it leader where partitions had none.

@@ -173,7 +173,7 @@ impl Broker {
             default_value: &default_value,
             validate: &validate,
         };
-        let outcomes = self.controller().alter_configs(requests, &rules, mode)?;
+        let outcomes = self.plane().alter_configs(requests, &rules, mode)?;
         let mut res = Vec::with_capacity(outcomes.len());
         for (request, outcome) in requests.iter().zip(outcomes) {
             if let Err(error) = outcome {

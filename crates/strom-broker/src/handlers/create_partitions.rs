@@ -93,11 +93,9 @@ impl Broker {
         requests: &[CreatePartitions],
         mode: Mode,
     ) -> Result<Vec<GrowResult>, Error> {
-        let mut controller = self.controller();
-        let before = controller.image();
-        let res = controller.create_partitions(requests, mode)?;
-        let image = controller.image();
-        drop(controller);
+        let before = self.image();
+        let res = self.plane().create_partitions(requests, mode)?;
+        let image = self.image();
         if mode == Mode::ValidateOnly {
             return Ok(res);
         }

@@ -51,7 +51,7 @@ pub fn handle(broker: &Broker, request: DescribeClusterRequest) -> DescribeClust
         }
     }
     // Combined mode: this node is the (only) controller.
-    res.controller_id = broker.node_id().0;
+    res.controller_id = broker.plane().controller_id(broker.node_id());
     let image = broker.image();
     res.brokers = image
         .brokers()

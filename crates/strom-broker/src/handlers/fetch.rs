@@ -6,9 +6,15 @@
 //!
 //! Records leave as `Bytes` read from the segment file with one `pread` each, outside the log
 //! lock; the dispatcher splices them into the response frame without copying them again.
-//! Not supported: follower fetches (`replica_id >= 0` get `NOT_LEADER_OR_FOLLOWER`), incremental
-//! fetch sessions (session id 0 is always answered: every fetch is a full fetch), and
-//! `read_committed` isolation (no transactions: the last stable offset is the high watermark).
+//! Follower fetches (`replica_id >= 0`, a replica of a partition led here) read up to the log end
+//! rather than the high watermark, and report the follower's position to the leader's
+//! replication state, which may advance the high watermark (answering waiting `acks=all`
+//! produce requests) and propose adding the follower to the ISR. A follower fetch whose
+//! `last_fetched_epoch` (v12+) does not match this log up to its fetch offset is answered with
+//! `diverging_epoch` (where that epoch ends here) and no records, and does not count as progress.
+//! Not supported: incremental fetch sessions (session id 0 is always answered: every fetch is a
+//! full fetch), and `read_committed` isolation (no transactions: the last stable offset is the
+//! high watermark).
 
 use std::future::poll_fn;
 use std::pin::Pin;
@@ -25,10 +31,14 @@ use strom_protocol::messages::fetch::{
 use strom_record::Offset;
 use tokio::sync::watch;
 
-use crate::broker::Broker;
+use strom_metadata::{BrokerId, PartitionIndex};
+
+use crate::broker::{Broker, time_ms};
+use crate::fetcher::diverging_epoch;
 use crate::handlers::{
     broker_error_code, check_leader, check_leader_epoch, log_error_code, offset_to_wire,
 };
+use crate::replica::{Effects, FollowerFetch};
 
 /// The longest a fetch waits, whatever its `max_wait_ms` says.
 const MAX_WAIT: Duration = Duration::from_secs(300);
@@ -58,7 +68,7 @@ pub async fn handle(
     let max_bytes = u64::try_from(request.max_bytes)
         .unwrap_or(0)
         .min(FETCH_MAX_BYTES);
-    let follower = request.replica_id >= 0;
+    let replica = (request.replica_id >= 0).then_some(BrokerId(request.replica_id));
     let topics = Arc::new(request.topics);
     // Subscribe before the first read, so an append between the read and the wait still wakes.
     let mut watches: Vec<watch::Receiver<Offset>> = topics
@@ -75,7 +85,7 @@ pub async fn handle(
         let pass_broker = Arc::clone(&broker);
         let pass_topics = Arc::clone(&topics);
         let pass = tokio::task::spawn_blocking(move || {
-            read_pass(&pass_broker, &pass_topics, max_bytes, follower)
+            read_pass(&pass_broker, &pass_topics, max_bytes, replica)
         })
         .await;
         let pass = match pass {
@@ -117,8 +127,14 @@ struct Pass {
     has_error: bool,
 }
 
-fn read_pass(broker: &Broker, topics: &[FetchTopic], max_bytes: u64, follower: bool) -> Pass {
+fn read_pass(
+    broker: &Broker,
+    topics: &[FetchTopic],
+    max_bytes: u64,
+    replica: Option<BrokerId>,
+) -> Pass {
     let image = broker.image();
+    let mut effects = Effects::default();
     let mut res = Pass {
         responses: Vec::with_capacity(topics.len()),
         records: Vec::new(),
@@ -128,27 +144,31 @@ fn read_pass(broker: &Broker, topics: &[FetchTopic], max_bytes: u64, follower: b
     for topic in topics {
         let mut partitions = Vec::with_capacity(topic.partitions.len());
         for partition in &topic.partitions {
-            let read = if follower {
-                Err(ErrorCode::NotLeaderOrFollower)
-            } else {
-                check_leader(broker, &image, &topic.topic, partition.partition).and_then(
-                    |topic_partition| {
-                        check_leader_epoch(
-                            &image,
-                            &topic_partition,
-                            partition.current_leader_epoch,
-                        )?;
-                        let remaining = max_bytes.saturating_sub(res.bytes);
-                        read_partition(
-                            broker,
-                            &topic_partition,
-                            partition,
-                            remaining,
-                            res.bytes == 0,
-                        )
-                    },
-                )
-            };
+            let read = check_leader(broker, &image, &topic.topic, partition.partition).and_then(
+                |topic_partition| {
+                    check_leader_epoch(&image, &topic_partition, partition.current_leader_epoch)?;
+                    let is_replica = |replica: BrokerId| {
+                        image
+                            .partition(&topic.topic, PartitionIndex(topic_partition.partition))
+                            .is_some_and(|image| image.replicas.contains(&replica))
+                    };
+                    if let Some(replica) = replica
+                        && !is_replica(replica)
+                    {
+                        return Err(ErrorCode::NotLeaderOrFollower);
+                    }
+                    let remaining = max_bytes.saturating_sub(res.bytes);
+                    read_partition(
+                        broker,
+                        &topic_partition,
+                        partition,
+                        remaining,
+                        res.bytes == 0,
+                        replica,
+                        &mut effects,
+                    )
+                },
+            );
             let (data, records) = match read {
                 Ok(read) => read,
                 Err(error_code) => {
@@ -174,6 +194,9 @@ fn read_pass(broker: &Broker, topics: &[FetchTopic], max_bytes: u64, follower: b
             ..FetchableTopicResponse::default()
         });
     }
+    if let Err(error) = broker.apply_effects(effects) {
+        tracing::warn!(%error, "applying replication effects after a follower fetch failed");
+    }
     res
 }
 
@@ -185,6 +208,8 @@ fn read_partition(
     partition: &FetchPartition,
     remaining: u64,
     first: bool,
+    replica: Option<BrokerId>,
+    effects: &mut Effects,
 ) -> Result<(PartitionData, Bytes), ErrorCode> {
     let Ok(fetch_offset) = u64::try_from(partition.fetch_offset) else {
         return Err(ErrorCode::OffsetOutOfRange);
@@ -193,8 +218,42 @@ fn read_partition(
         .unwrap_or(0)
         .min(remaining);
     let read = broker.with_logs(|logs| {
-        let Some(log) = logs.manager.get(topic_partition) else {
+        let Some(log) = logs.manager.get_mut(topic_partition) else {
             return Err(ErrorCode::UnknownTopicOrPartition);
+        };
+        // A follower reads everything the leader has; a consumer what is committed.
+        let upper_bound = match replica {
+            Some(replica) => {
+                // Fetch v12+: a follower whose tail diverges from this log gets the epoch to
+                // truncate to and no records; its position is not progress.
+                let diverging =
+                    diverging_epoch(log, Offset(fetch_offset), partition.last_fetched_epoch)?;
+                if diverging.is_some() {
+                    return Ok((
+                        log.high_watermark(),
+                        log.log_start_offset(),
+                        None,
+                        diverging,
+                    ));
+                }
+                let follower_log_start =
+                    Offset(u64::try_from(partition.log_start_offset).unwrap_or(0));
+                let fetch = FollowerFetch {
+                    follower: replica,
+                    fetch_offset: Offset(fetch_offset),
+                    log_start_offset: follower_log_start,
+                };
+                logs.replication
+                    .on_follower_fetch(topic_partition, fetch, log, time_ms(), effects)
+                    .map_err(|error| match error {
+                        strom_replication::Error::FetchOffsetOutOfRange { .. } => {
+                            ErrorCode::OffsetOutOfRange
+                        }
+                        _ => ErrorCode::NotLeaderOrFollower,
+                    })?;
+                log.log_end_offset()
+            }
+            None => log.high_watermark(),
         };
         let high_watermark = log.high_watermark();
         let log_start_offset = log.log_start_offset();
@@ -202,13 +261,13 @@ fn read_partition(
             None
         } else {
             let slice = log
-                .read(Offset(fetch_offset), limit.max(1), high_watermark)
+                .read(Offset(fetch_offset), limit.max(1), upper_bound)
                 .map_err(|error| log_error_code(&error))?;
             Some(slice)
         };
-        Ok((high_watermark, log_start_offset, slice))
+        Ok((high_watermark, log_start_offset, slice, None))
     });
-    let (high_watermark, log_start_offset, slice) = match read {
+    let (high_watermark, log_start_offset, slice, diverging) = match read {
         Ok(read) => read?,
         Err(error) => return Err(broker_error_code(&error)),
     };
@@ -229,6 +288,7 @@ fn read_partition(
         high_watermark: offset_to_wire(high_watermark),
         last_stable_offset: offset_to_wire(high_watermark),
         log_start_offset: offset_to_wire(log_start_offset),
+        diverging_epoch: diverging.unwrap_or_default(),
         ..PartitionData::default()
     };
     Ok((data, records))

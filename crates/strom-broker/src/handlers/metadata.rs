@@ -78,7 +78,7 @@ pub fn handle(broker: &Broker, request: MetadataRequest, version: i16) -> Metada
     MetadataResponse {
         brokers,
         cluster_id: Some(broker.cluster_id().0.clone()),
-        controller_id: broker.node_id().0,
+        controller_id: broker.plane().controller_id(broker.node_id()),
         topics,
         ..MetadataResponse::default()
     }

@@ -67,6 +67,11 @@ impl TestBroker {
         self.running.as_ref().unwrap().local_addr()
     }
 
+    /// The running broker.
+    pub fn broker(&self) -> &std::sync::Arc<Broker> {
+        self.running.as_ref().unwrap().broker()
+    }
+
     /// A new client connection.
     pub async fn client(&self) -> Client {
         Client::connect(self.addr()).await

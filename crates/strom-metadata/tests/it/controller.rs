@@ -5,9 +5,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use proptest::prelude::*;
 use strom_metadata::{
-    AlterConfigs, BrokerId, ConfigOp, ConfigResource, ConfigRules, CreatePartitions, CreateTopic,
-    LeaderEpoch, LocalController, MAX_TOPIC_NAME_LEN, Mode, PartitionIndex, TopicLayout, TopicRef,
-    place_replicas, validate_topic_name,
+    AlterConfigs, AlterPartition, BrokerId, ConfigOp, ConfigResource, ConfigRules,
+    CreatePartitions, CreateTopic, LeaderEpoch, LocalController, MAX_TOPIC_NAME_LEN, Mode,
+    PartitionEpoch, PartitionIndex, TopicLayout, TopicRef, place_replicas, validate_topic_name,
 };
 
 use crate::{broker, open_with_brokers, topic, topic_id};
@@ -759,4 +759,55 @@ fn leaders_stay_balanced_across_topics() {
     let idlest = counts.values().min().unwrap();
     assert_eq!(counts.len(), 5);
     assert!(busiest - idlest <= 1, "{counts:?}");
+}
+
+#[test]
+fn leaders_alter_the_isr_with_current_epochs_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut controller = open_with_brokers(dir.path(), &[1, 2, 3]);
+    let mut three = topic("three", 1, 1, 3);
+    three.layout = TopicLayout::Assigned(vec![(
+        PartitionIndex(0),
+        vec![BrokerId(1), BrokerId(2), BrokerId(3)],
+    )]);
+    assert!(controller.create_topics(&[three], Mode::Apply).unwrap()[0].is_ok());
+    let change = |isr: &[i32], leader: i32, partition_epoch: u32| AlterPartition {
+        topic: "three".to_owned(),
+        partition: PartitionIndex(0),
+        leader: BrokerId(leader),
+        leader_epoch: LeaderEpoch(0),
+        partition_epoch: PartitionEpoch(partition_epoch),
+        isr: isr.iter().copied().map(BrokerId).collect(),
+    };
+    let refused = |controller: &mut LocalController, change: AlterPartition| {
+        controller.alter_partition(&change).unwrap_err().to_string()
+    };
+    // Shrink to [1, 3]: the partition epoch moves, the leader epoch does not.
+    let after = controller.alter_partition(&change(&[3, 1], 1, 0)).unwrap();
+    assert_eq!(after.isr, [BrokerId(1), BrokerId(3)]);
+    assert_eq!(
+        (after.leader, after.leader_epoch, after.partition_epoch),
+        (Some(BrokerId(1)), LeaderEpoch(0), PartitionEpoch(1))
+    );
+    // A proposal computed from the old partition epoch is stale.
+    assert!(refused(&mut controller, change(&[1], 1, 0)).contains("stale proposal"));
+    // Only the leader proposes; the leader stays in; only replicas join.
+    assert!(refused(&mut controller, change(&[1, 2, 3], 2, 1)).contains("not the leader"));
+    assert!(refused(&mut controller, change(&[2, 3], 1, 1)).contains("leader is not in"));
+    assert!(refused(&mut controller, change(&[1, 4], 1, 1)).contains("not a replica"));
+    // A fenced broker cannot rejoin.
+    controller.fence_broker(BrokerId(2)).unwrap();
+    assert!(refused(&mut controller, change(&[1, 2, 3], 1, 1)).contains("fenced"));
+    controller.unfence_broker(BrokerId(2)).unwrap();
+    let after = controller
+        .alter_partition(&change(&[1, 2, 3], 1, 1))
+        .unwrap();
+    assert_eq!(after.isr.len(), 3);
+    assert_eq!(after.partition_epoch, PartitionEpoch(2));
+    // It survives a reopen.
+    drop(controller);
+    let controller = open_with_brokers(dir.path(), &[1, 2, 3]);
+    let image = controller.image();
+    let partition = image.partition("three", PartitionIndex(0)).unwrap();
+    assert_eq!(partition.isr.len(), 3);
 }

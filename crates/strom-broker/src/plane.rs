@@ -1,0 +1,245 @@
+//! The metadata plane: where the broker reads the metadata image and sends metadata changes.
+//! Either the single-node [`LocalController`] (no `controller.quorum.voters`: the node is its own
+//! quorum, changes are fsynced to its metadata log), or a node of the Raft controller quorum
+//! ([`strom_quorum::Quorum`], combined broker and controller). Callers are blocking threads; the
+//! quorum's async calls run with `Handle::block_on` on them.
+//!
+//! Changes go through `Quorum::submit`, which forwards them to the active controller when this
+//! node is not it; validation-only requests are planned against this node's image and write
+//! nothing.
+
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use strom_metadata::{
+    AlterConfigs, AlterPartition, BrokerId, BrokerRegistration, ConfigRules, CreatePartitions,
+    CreateTopic, CreatedTopic, DeletedTopic, LocalController, MetadataImage, Mode, PartitionImage,
+    TopicRef, plan_alter_configs, plan_create_partitions, plan_create_topic,
+};
+
+/// An outcome of the wrong kind for its intent (a bug in the quorum crate).
+fn unexpected(outcome: &Outcome) -> Error {
+    Error::Task(format!(
+        "the controller answered with an unexpected outcome: {outcome:?}"
+    ))
+}
+use strom_quorum::{ConfigChange, Intent, Outcome, Quorum};
+use tokio::runtime::Handle;
+
+use crate::Error;
+
+/// Per-item results of a metadata change.
+pub type ItemResults<T> = Vec<Result<T, strom_metadata::Error>>;
+
+/// The single-node controller or a quorum node.
+pub enum Plane {
+    /// A single node without Raft.
+    Local(Mutex<LocalController>),
+    /// A node of the Raft quorum.
+    Quorum {
+        /// The quorum node.
+        quorum: Arc<Quorum>,
+        /// The runtime its async calls run on.
+        runtime: Handle,
+    },
+}
+
+impl std::fmt::Debug for Plane {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Plane::Local(_) => f.write_str("Plane::Local"),
+            Plane::Quorum { quorum, .. } => write!(f, "Plane::Quorum(node {})", quorum.node_id()),
+        }
+    }
+}
+
+impl Plane {
+    fn local(controller: &Mutex<LocalController>) -> MutexGuard<'_, LocalController> {
+        controller
+            .lock()
+            .expect("a panic while holding the controller lock already failed the broker")
+    }
+
+    /// The current metadata image.
+    pub fn image(&self) -> Arc<MetadataImage> {
+        match self {
+            Plane::Local(controller) => Plane::local(controller).image(),
+            Plane::Quorum { quorum, .. } => quorum.image(),
+        }
+    }
+
+    /// The node id to report as the controller: this node, or the quorum's leader (-1 while
+    /// there is none).
+    pub fn controller_id(&self, node_id: BrokerId) -> i32 {
+        match self {
+            Plane::Local(_) => node_id.0,
+            Plane::Quorum { quorum, .. } => quorum
+                .leader()
+                .and_then(|leader| i32::try_from(leader.0).ok())
+                .unwrap_or(-1),
+        }
+    }
+
+    /// The quorum node, if this broker runs one.
+    pub fn quorum(&self) -> Option<&Arc<Quorum>> {
+        match self {
+            Plane::Local(_) => None,
+            Plane::Quorum { quorum, .. } => Some(quorum),
+        }
+    }
+
+    /// Creates topics (or only checks them); each gets its own result.
+    pub fn create_topics(
+        &self,
+        topics: &[CreateTopic],
+        mode: Mode,
+    ) -> Result<ItemResults<CreatedTopic>, Error> {
+        match self {
+            Plane::Local(controller) => Ok(Plane::local(controller).create_topics(topics, mode)?),
+            Plane::Quorum { .. } if mode == Mode::ValidateOnly => {
+                Ok(self.validate(topics, plan_create_topic))
+            }
+            Plane::Quorum { .. } => {
+                match self.submit(Intent::CreateTopics(topics.to_vec(), mode))? {
+                    Outcome::CreatedTopics(res) => Ok(res),
+                    other => Err(unexpected(&other)),
+                }
+            }
+        }
+    }
+
+    /// Deletes topics; each gets its own result.
+    pub fn delete_topics(&self, topics: &[TopicRef]) -> Result<ItemResults<DeletedTopic>, Error> {
+        match self {
+            Plane::Local(controller) => Ok(Plane::local(controller).delete_topics(topics)?),
+            Plane::Quorum { .. } => match self.submit(Intent::DeleteTopics(topics.to_vec()))? {
+                Outcome::DeletedTopics(res) => Ok(res),
+                other => Err(unexpected(&other)),
+            },
+        }
+    }
+
+    /// Grows topics' partition counts (or only checks); each result lists the new replicas.
+    pub fn create_partitions(
+        &self,
+        requests: &[CreatePartitions],
+        mode: Mode,
+    ) -> Result<ItemResults<Vec<Vec<BrokerId>>>, Error> {
+        match self {
+            Plane::Local(controller) => {
+                Ok(Plane::local(controller).create_partitions(requests, mode)?)
+            }
+            Plane::Quorum { .. } if mode == Mode::ValidateOnly => {
+                Ok(self.validate(requests, plan_create_partitions))
+            }
+            Plane::Quorum { .. } => {
+                match self.submit(Intent::CreatePartitions(requests.to_vec(), mode))? {
+                    Outcome::CreatedPartitions(res) => Ok(res),
+                    other => Err(unexpected(&other)),
+                }
+            }
+        }
+    }
+
+    /// Changes config overrides; `rules` supplies defaults and validation. On a quorum node the
+    /// values are validated here (against this node's image) and the change is forwarded with
+    /// the defaults `Append` and `Subtract` start from; the controller accepts the values.
+    pub fn alter_configs(
+        &self,
+        requests: &[AlterConfigs],
+        rules: &ConfigRules<'_>,
+        mode: Mode,
+    ) -> Result<ItemResults<()>, Error> {
+        let Plane::Quorum { .. } = self else {
+            let Plane::Local(controller) = self else {
+                return Ok(Vec::new());
+            };
+            return Ok(Plane::local(controller).alter_configs(requests, rules, mode)?);
+        };
+        let checked = self.validate(requests, |image, request| {
+            Ok(((), plan_alter_configs(image, request, rules)?))
+        });
+        if mode == Mode::ValidateOnly {
+            return Ok(checked);
+        }
+        let mut res = Vec::with_capacity(requests.len());
+        for (request, check) in requests.iter().zip(checked) {
+            if let Err(error) = check {
+                res.push(Err(error));
+                continue;
+            }
+            let defaults = request
+                .ops
+                .iter()
+                .filter_map(|op| {
+                    let value = (rules.default_value)(&request.resource, op.key())?;
+                    Some((op.key().to_owned(), value))
+                })
+                .collect();
+            let change = ConfigChange {
+                resource: request.resource.clone(),
+                ops: request.ops.clone(),
+                defaults,
+            };
+            match self.submit(Intent::AlterConfigs(vec![change], Mode::Apply))? {
+                Outcome::AlteredConfigs(mut outcome) if outcome.len() == 1 => {
+                    res.push(outcome.remove(0));
+                }
+                other => return Err(unexpected(&other)),
+            }
+        }
+        Ok(res)
+    }
+
+    /// Registers a broker.
+    pub fn register_broker(&self, registration: &BrokerRegistration) -> Result<(), Error> {
+        match self {
+            Plane::Local(controller) => Ok(Plane::local(controller).register_broker(registration)?),
+            Plane::Quorum { .. } => {
+                self.submit(Intent::RegisterBroker(registration.clone()))?;
+                Ok(())
+            }
+        }
+    }
+
+    /// Commits a leader's ISR change and returns the partition as it is afterwards.
+    pub fn alter_partition(&self, change: &AlterPartition) -> Result<PartitionImage, Error> {
+        match self {
+            Plane::Local(controller) => Ok(Plane::local(controller).alter_partition(change)?),
+            Plane::Quorum { .. } => match self.submit(Intent::AlterPartition(change.clone()))? {
+                Outcome::AlteredPartition(partition) => Ok(partition),
+                other => Err(unexpected(&other)),
+            },
+        }
+    }
+
+    /// Runs an intent on the active controller (forwarded there if need be). Blocking.
+    fn submit(&self, intent: Intent) -> Result<Outcome, Error> {
+        match self {
+            Plane::Local(_) => Err(Error::Task("no quorum to submit to".to_owned())),
+            Plane::Quorum { quorum, runtime } => Ok(runtime.block_on(quorum.submit(intent))?),
+        }
+    }
+
+    /// Plans each item against this node's image (with the earlier items applied) without
+    /// writing anything.
+    fn validate<I, T>(
+        &self,
+        items: &[I],
+        plan: impl Fn(
+            &MetadataImage,
+            &I,
+        ) -> strom_metadata::Result<(T, Vec<strom_metadata::MetadataRecord>)>,
+    ) -> ItemResults<T> {
+        let mut image = MetadataImage::clone(&self.image());
+        items
+            .iter()
+            .map(|item| {
+                let (res, records) = plan(&image, item)?;
+                for record in &records {
+                    image.apply(record)?;
+                }
+                Ok(res)
+            })
+            .collect()
+    }
+}
