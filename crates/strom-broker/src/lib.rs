@@ -1,8 +1,10 @@
 //! The Strom broker: configuration, the network server, the per-API request handlers and the
-//! wiring of the log, metadata and group crates into a single-node broker ([`Broker::start`]).
+//! wiring of the log, metadata, replication and group crates into a broker ([`Broker::start`]):
+//! a single node, or a node of a cluster whose metadata is replicated by the controller quorum
+//! (`controller.quorum.voters`, combined broker and controller nodes).
 //!
 //! It holds no record-format or state-machine logic of its own: those live in the crates below.
-//! Not yet here: replication, transactions, SASL/TLS.
+//! Not yet here: transactions, SASL/TLS, partition reassignment, dedicated controller nodes.
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), strom_broker::Error> {

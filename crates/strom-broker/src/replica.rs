@@ -8,8 +8,8 @@
 //! It lives inside the broker's log lock (`Logs`), so an append and the leader's view of the log
 //! end offset never disagree. Times are milliseconds since the Unix epoch.
 //!
-//! Not here yet: the follower side (fetching from another broker's leader), which needs brokers
-//! that follow a shared metadata log; see docs/replication.md.
+//! The follower side (fetching from another broker's leader) is `fetcher.rs`; which partitions
+//! are led or followed is decided by `reconcile.rs` from the metadata image.
 
 use std::collections::HashMap;
 

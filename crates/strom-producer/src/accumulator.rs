@@ -155,13 +155,14 @@ impl Batch {
     /// Completes every record of the batch with `res`, computing each record's offset from
     /// the batch's base offset.
     pub(crate) fn complete(self, base_offset: Option<i64>, log_append_time: Option<Timestamp>) {
+        let topic: std::sync::Arc<str> = std::sync::Arc::from(self.topic_partition.topic.as_str());
         for (index, record) in self.records.into_iter().enumerate() {
             let Some(reply) = record.reply else { continue };
             let offset = base_offset
                 .and_then(|base| u64::try_from(base).ok())
                 .map(|base| strom_record::Offset(base + index as u64));
             let metadata = RecordMetadata {
-                topic: self.topic_partition.topic.clone(),
+                topic: std::sync::Arc::clone(&topic),
                 partition: self.topic_partition.partition,
                 offset,
                 timestamp: log_append_time.unwrap_or(record.timestamp),

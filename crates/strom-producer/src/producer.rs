@@ -41,8 +41,8 @@ pub struct ProducerRecord {
 /// Where an acknowledged record landed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RecordMetadata {
-    /// The topic.
-    pub topic: String,
+    /// The topic (shared by the records of a batch, so a delivery costs no allocation for it).
+    pub topic: std::sync::Arc<str>,
     /// The partition.
     pub partition: i32,
     /// The offset; `None` with `acks=0`, or when the broker reported the batch as a duplicate

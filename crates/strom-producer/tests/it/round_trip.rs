@@ -53,7 +53,7 @@ async fn every_codec_round_trips_exactly() {
         let mut sent = BTreeMap::new();
         for (index, delivery) in deliveries.into_iter().enumerate() {
             let metadata = delivery.await.unwrap();
-            assert_eq!(metadata.topic, topic);
+            assert_eq!(*metadata.topic, *topic);
             assert_eq!(
                 metadata.timestamp,
                 Timestamp(1_700_000_000_000 + index as i64)
