@@ -644,6 +644,19 @@ async fn start_quorum(config: &BrokerConfig) -> Result<Arc<Quorum>, Error> {
             reason: "this node is not a voter".to_owned(),
         }));
     };
+    let quorum_config = quorum_config(config, voters, listen_addr)?;
+    let quorum = Quorum::start(quorum_config).await?;
+    tracing::info!(node_id = config.node_id, address = %listen_addr, "controller quorum member started");
+    Ok(Arc::new(quorum))
+}
+
+/// This node's quorum settings: its Raft directory, the voters, and the broker settings the
+/// active controller applies (`broker.session.timeout.ms`).
+fn quorum_config(
+    config: &BrokerConfig,
+    voters: BTreeMap<NodeId, SocketAddr>,
+    listen_addr: SocketAddr,
+) -> Result<QuorumConfig, Error> {
     let Some(first_dir) = config.log_dirs.first() else {
         return Err(Error::Task("no log dir".to_owned()));
     };
@@ -655,9 +668,10 @@ async fn start_quorum(config: &BrokerConfig) -> Result<Arc<Quorum>, Error> {
         listen_addr,
         ClusterId(random_id::cluster_id()),
     );
-    let quorum = Quorum::start(quorum_config).await?;
-    tracing::info!(node_id = config.node_id, address = %listen_addr, "controller quorum member started");
-    Ok(Arc::new(quorum))
+    Ok(QuorumConfig {
+        broker_session_timeout: Duration::from_millis(config.broker_session_timeout_ms),
+        ..quorum_config
+    })
 }
 
 /// Opens the storage: metadata (formatting a new directory with a random cluster id), this node's
@@ -879,4 +893,32 @@ fn isr_pass(broker: &Broker) -> Result<(), Error> {
 fn flush_pass(broker: &Broker) -> Result<(), Error> {
     broker.with_logs(|logs| logs.manager.flush_tick(now()))??;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Sources;
+
+    #[test]
+    fn the_quorum_gets_the_broker_session_timeout() {
+        let sources = Sources {
+            overrides: vec![
+                ("node.id".to_owned(), "2".to_owned()),
+                (
+                    "controller.quorum.voters".to_owned(),
+                    "1@127.0.0.1:19001,2@127.0.0.1:19002".to_owned(),
+                ),
+                ("broker.session.timeout.ms".to_owned(), "2500".to_owned()),
+                ("log.dirs".to_owned(), "/data/a,/data/b".to_owned()),
+            ],
+            ..Sources::default()
+        };
+        let config = BrokerConfig::load(&sources).unwrap().config;
+        let listen: SocketAddr = "127.0.0.1:19002".parse().unwrap();
+        let quorum = quorum_config(&config, BTreeMap::from([(NodeId(2), listen)]), listen).unwrap();
+        assert_eq!(quorum.broker_session_timeout, Duration::from_millis(2500));
+        assert_eq!(quorum.node_id, NodeId(2));
+        assert_eq!(quorum.dir, PathBuf::from("/data/a/__cluster_metadata-0"));
+    }
 }

@@ -1500,6 +1500,24 @@ mod tests {
                 r#"invalid value "PLAINTEXT://:99999" for configuration listeners: the port must be a number from 0 to 65535"#
             ]],
         );
+        check_error(
+            "controller.quorum.voters=1@127.0.0.1",
+            expect![[
+                r#"invalid value "1@127.0.0.1" for configuration controller.quorum.voters: expected id@host:port, comma-separated"#
+            ]],
+        );
+        check_error(
+            "controller.quorum.voters=1@a:1,1@b:2",
+            expect![[
+                r#"invalid value "1@a:1,1@b:2" for configuration controller.quorum.voters: a voter id appears twice"#
+            ]],
+        );
+        check_error(
+            "controller.quorum.voters=2@a:1,3@b:2",
+            expect![[
+                r#"invalid value "2@a:1,3@b:2" for configuration controller.quorum.voters: this node (node.id) must be one of the voters: only combined broker and controller nodes are supported in a cluster so far"#
+            ]],
+        );
     }
 
     #[test]
