@@ -116,6 +116,17 @@ impl Backoff {
         }
     }
 
+    /// Sleeps for the next delay, unless it would end at or after `deadline`: then returns
+    /// `false` at once, and the caller gives up with its last error.
+    pub async fn sleep_before(&mut self, deadline: tokio::time::Instant) -> bool {
+        let delay = self.next_delay();
+        if tokio::time::Instant::now() + delay >= deadline {
+            return false;
+        }
+        tokio::time::sleep(delay).await;
+        true
+    }
+
     /// The delay before the next attempt.
     pub fn next_delay(&mut self) -> Duration {
         let factor = 1u32 << self.attempts.min(20);

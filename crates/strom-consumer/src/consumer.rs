@@ -455,12 +455,10 @@ impl Consumer {
                 }
             }
             remaining = retry;
-            if let Some(error) = last_error {
-                let delay = backoff.next_delay();
-                if Instant::now() + delay >= deadline {
-                    return Err(error);
-                }
-                tokio::time::sleep(delay).await;
+            if let Some(error) = last_error
+                && !backoff.sleep_before(deadline).await
+            {
+                return Err(error);
             }
         }
         Ok(res)

@@ -159,12 +159,13 @@ impl GroupHandle {
                 }
                 Err(error) => error,
             };
-            let delay = backoff.next_delay();
-            if !error.is_retriable() || Instant::now() + delay >= deadline {
+            if !error.is_retriable() {
                 return Err(error.into());
             }
             tracing::debug!(%error, group = self.group_id, "finding the coordinator, retrying");
-            tokio::time::sleep(delay).await;
+            if !backoff.sleep_before(deadline).await {
+                return Err(error.into());
+            }
         }
     }
 
@@ -268,11 +269,9 @@ impl GroupHandle {
                 Err(error) if error.is_retriable() => error,
                 Err(error) => return Err(error),
             };
-            let delay = backoff.next_delay();
-            if Instant::now() + delay >= deadline {
+            if !backoff.sleep_before(deadline).await {
                 return Err(error);
             }
-            tokio::time::sleep(delay).await;
         }
     }
 
@@ -320,11 +319,9 @@ impl GroupHandle {
                 Err(error) if error.is_retriable() => error,
                 Err(error) => return Err(error),
             };
-            let delay = backoff.next_delay();
-            if Instant::now() + delay >= deadline {
+            if !backoff.sleep_before(deadline).await {
                 return Err(error);
             }
-            tokio::time::sleep(delay).await;
         }
     }
 

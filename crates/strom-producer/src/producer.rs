@@ -232,14 +232,12 @@ impl Producer {
                 Err(error) if error.is_retriable() => Some(error),
                 Err(error) => return Err(error.into()),
             };
-            let delay = backoff.next_delay();
-            if Instant::now() + delay >= deadline {
+            if !backoff.sleep_before(deadline).await {
                 return Err(match error {
                     Some(error) => error.into(),
                     None => Error::Blocked(self.shared.config.max_block, "topic metadata"),
                 });
             }
-            tokio::time::sleep(delay).await;
         }
     }
 
