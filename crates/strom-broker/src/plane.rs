@@ -149,12 +149,9 @@ impl Plane {
         rules: &ConfigRules<'_>,
         mode: Mode,
     ) -> Result<ItemResults<()>, Error> {
-        let Plane::Quorum { .. } = self else {
-            let Plane::Local(controller) = self else {
-                return Ok(Vec::new());
-            };
+        if let Plane::Local(controller) = self {
             return Ok(Plane::local(controller).alter_configs(requests, rules, mode)?);
-        };
+        }
         let checked = self.validate(requests, |image, request| {
             Ok(((), plan_alter_configs(image, request, rules)?))
         });
