@@ -253,11 +253,13 @@ impl Client {
         self.connection_to(&addr).await
     }
 
-    /// Closes every connection.
+    /// Closes every connection, once what was queued on it (such as Produce requests with
+    /// `acks=0`) has been written, or `request.timeout.ms` has passed.
     pub async fn close(&self) {
         let connections = std::mem::take(&mut *self.inner.connections.lock().await);
+        let timeout = self.inner.config.request_timeout;
         for connection in connections.values() {
-            connection.close();
+            connection.close_after_queued(timeout).await;
         }
     }
 

@@ -39,7 +39,7 @@ const WRITE_BATCH_MAX: usize = 256 * 1024;
 pub struct Connection {
     addr: String,
     shared: Arc<Shared>,
-    outgoing: mpsc::UnboundedSender<Vec<Bytes>>,
+    outgoing: mpsc::UnboundedSender<Outgoing>,
     versions: ApiVersions,
     client_id: Option<String>,
     request_timeout: Duration,
@@ -60,6 +60,15 @@ struct State {
     pending: HashMap<i32, Pending>,
     /// Set once, by whatever closed the connection; later requests get this error.
     closed: Option<Error>,
+}
+
+/// What the writer task is handed.
+#[derive(Debug)]
+enum Outgoing {
+    /// One request frame, in parts.
+    Frame(Vec<Bytes>),
+    /// Everything queued before this is written; tell the sender.
+    Drained(oneshot::Sender<()>),
 }
 
 #[derive(Debug)]
@@ -151,7 +160,7 @@ impl Connection {
         if let Some(error) = &self.shared.lock().closed {
             return Err(error.clone());
         }
-        if self.outgoing.send(frame).is_err() {
+        if self.outgoing.send(Outgoing::Frame(frame)).is_err() {
             return Err(Error::ConnectionClosed {
                 addr: self.addr.clone(),
             });
@@ -162,6 +171,18 @@ impl Connection {
     /// The version [`Connection::send`] would use for `api_key`.
     pub fn version_for(&self, api_key: ApiKey) -> Result<i16> {
         self.versions.version_for(api_key)
+    }
+
+    /// Waits (at most `timeout`) until every request queued so far has been handed to the
+    /// socket, then closes the connection. Requests that expect no response (Produce with
+    /// `acks=0`) reach the broker this way; [`Connection::close`] may drop them.
+    pub async fn close_after_queued(&self, timeout: Duration) {
+        let (drained, written) = oneshot::channel();
+        if self.outgoing.send(Outgoing::Drained(drained)).is_ok() {
+            // An error means the writer stopped (the connection failed); nothing more to wait for.
+            let _ = tokio::time::timeout(timeout, written).await;
+        }
+        self.close();
     }
 
     /// Closes the connection; requests in flight fail with [`Error::ConnectionClosed`].
@@ -275,7 +296,7 @@ impl Connection {
                 },
             );
         }
-        if self.outgoing.send(frame).is_err() {
+        if self.outgoing.send(Outgoing::Frame(frame)).is_err() {
             self.shared.lock().pending.remove(&correlation_id);
             return Err(Error::ConnectionClosed {
                 addr: self.addr.clone(),
@@ -438,20 +459,33 @@ fn encode_produce(
 async fn write_loop(
     shared: Arc<Shared>,
     mut write_half: OwnedWriteHalf,
-    mut queue: mpsc::UnboundedReceiver<Vec<Bytes>>,
+    mut queue: mpsc::UnboundedReceiver<Outgoing>,
 ) {
     let mut buf = BytesMut::new();
-    while let Some(frame) = queue.recv().await {
+    let mut drained = Vec::new();
+    while let Some(item) = queue.recv().await {
         // Gather whatever else is queued so that pipelined requests go out in few writes; large
         // parts (records) go out as they are, without being copied into the buffer.
-        let mut res = write_parts(&mut write_half, &mut buf, frame).await;
-        while res.is_ok() && buf.len() < WRITE_BATCH_MAX {
-            let Ok(frame) = queue.try_recv() else { break };
-            res = write_parts(&mut write_half, &mut buf, frame).await;
+        let mut next = Some(item);
+        let mut res = Ok(());
+        while let Some(item) = next.take() {
+            match item {
+                Outgoing::Frame(frame) => res = write_parts(&mut write_half, &mut buf, frame).await,
+                Outgoing::Drained(reply) => drained.push(reply),
+            }
+            if res.is_err() || buf.len() >= WRITE_BATCH_MAX {
+                break;
+            }
+            next = queue.try_recv().ok();
         }
         if res.is_ok() && !buf.is_empty() {
             res = write_half.write_all(&buf).await;
             buf.clear();
+        }
+        if res.is_ok() {
+            for reply in drained.drain(..) {
+                let _ = reply.send(());
+            }
         }
         if let Err(error) = res {
             shared.fail(Error::Io {

@@ -135,3 +135,38 @@ async fn a_request_that_times_out_closes_the_connection() {
     assert!(error.is_retriable());
     assert!(connection.is_closed());
 }
+
+/// Produce with `acks=0` gets no response, so nothing else tells the caller its request left.
+/// On a current-thread runtime the writer task cannot run before the test yields: a close that
+/// did not wait for the queue would drop every request.
+#[tokio::test]
+async fn requests_without_responses_are_written_before_a_graceful_close() {
+    const REQUESTS: usize = 100;
+    let received = Arc::new(Mutex::new(0usize));
+    let counter = received.clone();
+    let broker = FakeBroker::start(Box::new(move |header, _request| {
+        if header.api_key == ApiKey::ApiVersions {
+            return answer_api_versions(header);
+        }
+        *counter.lock().unwrap() += 1;
+        Vec::new()
+    }))
+    .await;
+    let connection = Connection::connect(&broker.addr.to_string(), &ClientConfig::default())
+        .await
+        .unwrap();
+    for index in 0..REQUESTS {
+        connection
+            .send_no_response(request_for(&format!("topic-{index}")))
+            .unwrap();
+    }
+    connection
+        .close_after_queued(std::time::Duration::from_secs(10))
+        .await;
+    assert!(connection.is_closed());
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    while *received.lock().unwrap() < REQUESTS && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert_eq!(*received.lock().unwrap(), REQUESTS);
+}
