@@ -69,6 +69,12 @@ impl Client {
         self.lock_cache().metadata.clone()
     }
 
+    /// The partition count of `topic` in the cached metadata, without fetching (and without
+    /// taking a reference to the whole cache, which a per-record caller would pay for).
+    pub fn cached_partition_count(&self, topic: &str) -> Option<u32> {
+        self.lock_cache().metadata.partition_count(topic)
+    }
+
     /// Metadata covering `topics`, refreshed first if a topic is missing from the cache, the
     /// cache was invalidated, or it is older than `metadata.max.age.ms`.
     pub async fn metadata_for(&self, topics: &[&str]) -> Result<Arc<Metadata>> {

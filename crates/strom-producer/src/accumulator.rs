@@ -3,8 +3,9 @@
 //! may be drained now (backoff, in-flight limits, retry ordering). It also assigns idempotent
 //! sequence numbers when a batch is first drained. It takes time as a parameter and does no
 //! I/O: the sender task sends what it drains. Without compression, records are encoded into
-//! their batch as they are appended (see `batch_writer.rs`), and only their completion handles
-//! are kept; compressed batches keep the records and build when first drained.
+//! their batch as they are appended (see `batch_writer.rs`) and only counted; compressed
+//! batches keep the records and build when first drained. A batch's records learn their fate
+//! through one shared outcome (see `delivery.rs`).
 
 use std::collections::{BTreeMap, VecDeque};
 use std::time::Duration;
@@ -12,12 +13,12 @@ use std::time::Duration;
 use bytes::{Bytes, BytesMut};
 use strom_client::TopicPartition;
 use strom_record::{BatchBuilder, BatchConfig, Compression, Header, Timestamp};
-use tokio::sync::oneshot;
 use tokio::time::Instant;
 
+use crate::Result;
 use crate::batch_writer::{BatchWriter, Stamp, Summary, reusable};
+use crate::delivery::{DeliveryFuture, Landed, Outcome};
 use crate::memory::Reservation;
-use crate::{RecordMetadata, Result};
 
 /// Bytes a record costs on top of its key, value and headers (the most its length, attributes,
 /// deltas and length prefixes take as varints).
@@ -29,16 +30,24 @@ const MAX_SPARE_BUFFERS: usize = 8;
 /// The most record handles a new batch makes room for up front.
 const MAX_PRESIZED: usize = 1024;
 
-/// One record waiting in a batch. Once encoded in place its key, value and headers are
-/// dropped (the batch holds them).
+/// One record to append to a batch.
 #[derive(Debug)]
 pub(crate) struct PendingRecord {
     pub(crate) timestamp: Timestamp,
     pub(crate) key: Option<Bytes>,
     pub(crate) value: Option<Bytes>,
     pub(crate) headers: Vec<Header>,
-    /// `None` for fire-and-forget sends.
-    pub(crate) reply: Option<oneshot::Sender<Result<RecordMetadata>>>,
+}
+
+/// What [`Accumulator::append`] did.
+#[derive(Debug)]
+pub(crate) enum Appended {
+    /// The record is in a batch: whether the sender should be woken, and the record's future
+    /// if one was asked for.
+    Done(bool, Option<DeliveryFuture>),
+    /// The record needs a new batch, and a batch's memory (this many bytes) is not free now:
+    /// the record comes back, to be appended again once the bytes are reserved.
+    NeedMemory(usize, PendingRecord),
 }
 
 /// The producer identity batches are stamped with when idempotence is on.
@@ -66,11 +75,21 @@ pub(crate) struct Built {
 #[derive(Debug)]
 pub(crate) struct Batch {
     pub(crate) topic_partition: TopicPartition,
-    pub(crate) records: Vec<PendingRecord>,
+    /// The records, for a compressed batch (built when first drained); empty for a batch
+    /// encoded in place.
+    records: Vec<PendingRecord>,
+    /// How many records the batch holds.
+    pub(crate) record_count: u32,
+    /// What the records' futures wait on; `None` until a record wants to know its fate.
+    outcome: Option<Outcome>,
     /// Estimated uncompressed size in bytes.
     pub(crate) size: usize,
     pub(crate) created: Instant,
-    pub(crate) memory: Reservation,
+    #[expect(
+        dead_code,
+        reason = "held until the batch is dropped, which returns its bytes"
+    )]
+    memory: Reservation,
     /// The records encoded so far, for an uncompressed batch not built (yet, or again after
     /// its producer id was replaced).
     writer: Option<BatchWriter>,
@@ -152,32 +171,23 @@ impl Batch {
         }
     }
 
-    /// Completes every record of the batch with `res`, computing each record's offset from
-    /// the batch's base offset.
+    /// Completes every record of the batch: each record's offset is the batch's base offset
+    /// plus its index.
     pub(crate) fn complete(self, base_offset: Option<i64>, log_append_time: Option<Timestamp>) {
-        let topic: std::sync::Arc<str> = std::sync::Arc::from(self.topic_partition.topic.as_str());
-        for (index, record) in self.records.into_iter().enumerate() {
-            let Some(reply) = record.reply else { continue };
-            let offset = base_offset
-                .and_then(|base| u64::try_from(base).ok())
-                .map(|base| strom_record::Offset(base + index as u64));
-            let metadata = RecordMetadata {
-                topic: std::sync::Arc::clone(&topic),
+        if let Some(outcome) = &self.outcome {
+            outcome.set(Ok(Landed {
+                topic: std::sync::Arc::from(self.topic_partition.topic.as_str()),
                 partition: self.topic_partition.partition,
-                offset,
-                timestamp: log_append_time.unwrap_or(record.timestamp),
-            };
-            // The application may have dropped its future: nothing to tell then.
-            let _ = reply.send(Ok(metadata));
+                base_offset,
+                log_append_time,
+            }));
         }
     }
 
     /// Fails every record of the batch with `error`.
     pub(crate) fn fail(self, error: &crate::Error) {
-        for record in self.records {
-            if let Some(reply) = record.reply {
-                let _ = reply.send(Err(error.clone()));
-            }
+        if let Some(outcome) = &self.outcome {
+            outcome.set(Err(error.clone()));
         }
     }
 }
@@ -193,22 +203,26 @@ impl Accumulator {
     }
 
     /// Appends `record` to the partition's open batch, or opens a new batch when the record
-    /// would push the open one past `batch.size`. Returns whether the sender should be woken:
-    /// a batch was opened (its linger timer starts) or is full. Fails only for a record the
-    /// batch format cannot hold (a timestamp too far from the batch's first). `now` is read
-    /// only when a batch is opened (a clock read per record shows on the hot path).
+    /// would push the open one past `batch.size`. A new batch holds `batch.size` bytes of
+    /// buffer memory (or the record's size if larger) from `reserve`; when `reserve` has none
+    /// the record comes back ([`Appended::NeedMemory`]). Otherwise returns whether the sender
+    /// should be woken (a batch was opened, so its linger timer starts, or is full) and, if
+    /// `deliver`, the record's future. Fails only for a record the batch format cannot hold
+    /// (a timestamp too far from the batch's first). `now` is read only when a batch is opened
+    /// (a clock read per record shows on the hot path).
     pub(crate) fn append(
         &mut self,
-        topic_partition: TopicPartition,
-        mut record: PendingRecord,
-        memory: Reservation,
+        topic_partition: &TopicPartition,
+        record: PendingRecord,
+        deliver: bool,
+        reserve: impl FnOnce(usize) -> Option<Reservation>,
         now: impl FnOnce() -> Instant,
-    ) -> Result<bool> {
+    ) -> Result<Appended> {
         let size = record.size();
         let batch_size = self.config.batch_size;
         let in_place = self.config.compression == Compression::None;
         // Looked up before `entry`, which would take (and so clone) the key for every record.
-        let queue = match self.partitions.get_mut(&topic_partition) {
+        let queue = match self.partitions.get_mut(topic_partition) {
             Some(queue) => queue,
             None => self.partitions.entry(topic_partition.clone()).or_default(),
         };
@@ -217,14 +231,24 @@ impl Accumulator {
             .back()
             .is_some_and(|batch| !batch.is_retry() && batch.size + size <= batch_size);
         if !fits {
-            queue.batches.push_back(Batch {
-                topic_partition,
+            let Some(memory) = reserve(size.max(batch_size)) else {
+                return Ok(Appended::NeedMemory(size.max(batch_size), record));
+            };
+            let records = if in_place {
+                Vec::new()
+            } else {
                 // Room for a full batch of records like this one, rather than growing (and
-                // copying) the vector of handles ten times on the way to a thousand.
-                records: Vec::with_capacity((batch_size / size.max(1)).clamp(1, MAX_PRESIZED)),
+                // copying) the vector ten times on the way to a thousand.
+                Vec::with_capacity((batch_size / size.max(1)).clamp(1, MAX_PRESIZED))
+            };
+            queue.batches.push_back(Batch {
+                topic_partition: topic_partition.clone(),
+                records,
+                record_count: 0,
+                outcome: None,
                 size: 0,
                 created: now(),
-                memory: Reservation::empty(),
+                memory,
                 writer: in_place
                     .then(|| BatchWriter::new(batch_size.max(size), self.spare_buffers.pop())),
                 built: None,
@@ -233,7 +257,7 @@ impl Accumulator {
             });
         }
         let Some(batch) = queue.batches.back_mut() else {
-            return Ok(false);
+            return Ok(Appended::Done(false, None));
         };
         if let Some(writer) = &mut batch.writer {
             let pushed = writer.push(
@@ -243,24 +267,31 @@ impl Accumulator {
                 &record.headers,
             );
             if let Err(error) = pushed {
-                let opened_for_it = batch.records.is_empty();
+                let opened_for_it = batch.record_count == 0;
                 if opened_for_it {
                     queue.batches.pop_back();
                 }
                 return Err(error);
             }
-            record.key = None;
-            record.value = None;
-            record.headers = Vec::new();
         }
-        batch.records.push(record);
+        let index = batch.record_count;
+        let timestamp = record.timestamp;
+        if batch.writer.is_none() {
+            batch.records.push(record);
+        }
+        batch.record_count += 1;
         batch.size += size;
-        batch.memory.merge(memory);
+        let delivery = deliver.then(|| {
+            batch
+                .outcome
+                .get_or_insert_with(Outcome::new)
+                .future(index, timestamp)
+        });
         // A new batch needs the sender to start its linger timer, and makes the one before it
         // sendable; a full one can go now. Nothing else changes what the sender can do: waking
         // it for every record behind a closed batch would cost a thread switch per record while
         // it waits for an answer.
-        Ok(!fits || batch.size >= batch_size)
+        Ok(Appended::Done(!fits || batch.size >= batch_size, delivery))
     }
 
     /// Whether no batch is queued or in flight.
@@ -363,7 +394,7 @@ impl Accumulator {
             };
             if identity.is_some() {
                 // Sequences wrap to 0 after i32::MAX, as in Kafka.
-                let count = i32::try_from(batch.records.len()).unwrap_or(i32::MAX);
+                let count = i32::try_from(batch.record_count).unwrap_or(i32::MAX);
                 queue.next_sequence = next_sequence(queue.next_sequence, count);
             }
             batch.built = Some(Built {
@@ -524,12 +555,24 @@ mod tests {
             key: None,
             value: Some(Bytes::from(vec![b'v'; size - RECORD_OVERHEAD])),
             headers: Vec::new(),
-            reply: None,
         }
     }
 
+    /// Buffer memory for every batch.
+    fn reserve(_bytes: usize) -> Option<Reservation> {
+        Some(Reservation::empty())
+    }
+
+    /// Whether the append woke the sender.
+    fn woke(appended: Appended) -> bool {
+        matches!(appended, Appended::Done(true, _))
+    }
+
     fn counts(batches: &[Batch]) -> Vec<usize> {
-        batches.iter().map(|batch| batch.records.len()).collect()
+        batches
+            .iter()
+            .map(|batch| batch.record_count as usize)
+            .collect()
     }
 
     #[test]
@@ -539,11 +582,11 @@ mod tests {
         let tp = TopicPartition::new("t", 0);
         let mut woken = Vec::new();
         for _ in 0..10 {
-            woken.push(
+            woken.push(woke(
                 accumulator
-                    .append(tp.clone(), record(100), Reservation::empty(), || start)
+                    .append(&tp, record(100), false, reserve, || start)
                     .unwrap(),
-            );
+            ));
         }
         // 3 records fill 300 of 350 bytes; the 4th opens a new batch. Opening a batch wakes the
         // sender (to start its linger timer) and closes the batch before it; appending to an open
@@ -584,7 +627,7 @@ mod tests {
         let mut accumulator = Accumulator::new(config());
         let tp = TopicPartition::new("t", 0);
         accumulator
-            .append(tp.clone(), record(50), Reservation::empty(), || start)
+            .append(&tp, record(50), false, reserve, || start)
             .unwrap();
         assert!(accumulator.drain(start, false, |_| true).is_empty());
         assert!(
@@ -593,11 +636,11 @@ mod tests {
         );
         assert_eq!(counts(&accumulator.drain(start, true, |_| true)), [1]);
         // A record as large as batch.size is a batch on its own and goes at once.
-        assert!(
+        assert!(woke(
             accumulator
-                .append(tp, record(400), Reservation::empty(), || start)
+                .append(&tp, record(400), false, reserve, || start)
                 .unwrap()
-        );
+        ));
         assert_eq!(counts(&accumulator.drain(start, false, |_| true)), [1]);
     }
 
@@ -616,7 +659,7 @@ mod tests {
         let tp = TopicPartition::new("t", 0);
         for _ in 0..3 {
             accumulator
-                .append(tp.clone(), record(60), Reservation::empty(), || start)
+                .append(&tp, record(60), false, reserve, || start)
                 .unwrap();
         }
         let later = start + Duration::from_millis(10);
@@ -659,18 +702,20 @@ mod tests {
         let mut accumulator = Accumulator::new(config());
         accumulator
             .append(
-                TopicPartition::new("t", 0),
+                &TopicPartition::new("t", 0),
                 record(50),
-                Reservation::empty(),
+                false,
+                reserve,
                 || start,
             )
             .unwrap();
         let later = start + Duration::from_secs(1);
         accumulator
             .append(
-                TopicPartition::new("t", 1),
+                &TopicPartition::new("t", 1),
                 record(50),
-                Reservation::empty(),
+                false,
+                reserve,
                 || later,
             )
             .unwrap();
@@ -694,15 +739,15 @@ mod tests {
         let mut far = record(50);
         far.timestamp = Timestamp(i64::MIN);
         accumulator
-            .append(tp.clone(), record(50), Reservation::empty(), || start)
+            .append(&tp, record(50), false, reserve, || start)
             .unwrap();
         assert!(
             accumulator
-                .append(tp.clone(), far, Reservation::empty(), || start)
+                .append(&tp, far, false, reserve, || start)
                 .is_err()
         );
         let mut batch = accumulator.drain(start, true, |_| true).pop().unwrap();
-        assert_eq!(batch.records.len(), 1);
+        assert_eq!(batch.record_count as usize, 1);
         accumulator
             .start_send(&mut batch, Some(identity(7, 1)))
             .unwrap();
@@ -733,11 +778,45 @@ mod tests {
         accumulator.finish_send(&batch);
         accumulator.recycle(&mut batch);
         accumulator
-            .append(tp, record(50), Reservation::empty(), || start)
+            .append(&tp, record(50), false, reserve, || start)
             .unwrap();
         let mut next = accumulator.drain(start, true, |_| true).pop().unwrap();
         accumulator.start_send(&mut next, None).unwrap();
         assert_eq!(next.built.as_ref().unwrap().bytes.as_ptr(), buffer);
+    }
+
+    #[test]
+    fn a_new_batch_takes_batch_size_bytes_and_its_records_nothing_more() {
+        let start = Instant::now();
+        let mut accumulator = Accumulator::new(config());
+        let tp = TopicPartition::new("t", 0);
+        // No memory free: the record comes back with what a batch needs.
+        let appended = accumulator
+            .append(&tp, record(100), true, |_| None, || start)
+            .unwrap();
+        let Appended::NeedMemory(bytes, record_back) = appended else {
+            panic!("appended without memory: {appended:?}");
+        };
+        assert_eq!(bytes, 350, "batch.size");
+        assert!(accumulator.is_empty());
+        let mut asked = Vec::new();
+        let mut ask = |bytes| {
+            asked.push(bytes);
+            Some(Reservation::empty())
+        };
+        let appended = accumulator
+            .append(&tp, record_back, true, &mut ask, || start)
+            .unwrap();
+        assert!(matches!(appended, Appended::Done(true, Some(_))));
+        // Records that fit the open batch take no memory; a record larger than batch.size
+        // takes its own size.
+        accumulator
+            .append(&tp, record(100), false, &mut ask, || start)
+            .unwrap();
+        accumulator
+            .append(&tp, record(500), false, &mut ask, || start)
+            .unwrap();
+        assert_eq!(asked, [350, 500]);
     }
 
     #[test]

@@ -31,6 +31,7 @@
 mod accumulator;
 mod batch_writer;
 mod config;
+mod delivery;
 mod error;
 mod memory;
 mod partitioner;
@@ -38,6 +39,7 @@ mod producer;
 mod sender;
 
 pub use crate::config::{Acks, ProducerConfig};
+pub use crate::delivery::DeliveryFuture;
 pub use crate::error::{Error, Result};
 pub use crate::partitioner::{PartitionFn, Partitioner, murmur2, partition_for_key};
-pub use crate::producer::{DeliveryFuture, Producer, ProducerRecord, RecordMetadata};
+pub use crate::producer::{Producer, ProducerRecord, RecordMetadata};

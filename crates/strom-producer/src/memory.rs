@@ -1,7 +1,9 @@
-//! `buffer.memory`: a pool of bytes that records hold from `send` until their batch completes.
-//! When the pool is used up, `send` waits up to `max.block.ms` for acknowledgements to return
-//! memory, which is how a fast application is slowed to the pace of the brokers. It does not
-//! allocate the bytes; it only counts them.
+//! `buffer.memory`: a pool of bytes that batches hold from when they are opened until they
+//! complete. As in Kafka's producer, a batch takes `batch.size` bytes (or its first record's
+//! size, if larger) when it opens, so the records appended to it cost nothing more. When the
+//! pool is used up, `send` waits up to `max.block.ms` for acknowledgements to return memory,
+//! which is how a fast application is slowed to the pace of the brokers. It does not allocate
+//! the bytes; it only counts them.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -20,6 +22,10 @@ pub(crate) struct BufferPool {
 /// Bytes taken from the pool; returned when dropped.
 #[derive(Debug)]
 pub(crate) struct Reservation {
+    #[cfg_attr(
+        not(test),
+        expect(dead_code, reason = "held until dropped, which returns the bytes")
+    )]
     permit: Option<OwnedSemaphorePermit>,
 }
 
@@ -32,14 +38,25 @@ impl BufferPool {
         }
     }
 
-    /// Takes `size` bytes, waiting at most `max_block` for them to be returned.
+    /// Takes `size` bytes if they are free now (`None` otherwise, or when closed). A request
+    /// for more than the whole pool takes the whole pool.
+    pub(crate) fn try_reserve(&self, size: usize) -> Option<Reservation> {
+        let size = u32::try_from(size).unwrap_or(u32::MAX).min(self.total);
+        let permit = self.semaphore.clone().try_acquire_many_owned(size).ok()?;
+        Some(Reservation {
+            permit: Some(permit),
+        })
+    }
+
+    /// The pool's size in bytes.
+    pub(crate) fn total(&self) -> usize {
+        self.total as usize
+    }
+
+    /// Takes `size` bytes, waiting at most `max_block` for them to be returned. A request
+    /// for more than the whole pool takes the whole pool.
     pub(crate) async fn reserve(&self, size: usize, max_block: Duration) -> Result<Reservation> {
-        let Some(size) = u32::try_from(size).ok().filter(|size| *size <= self.total) else {
-            return Err(Error::RecordTooLarge {
-                size,
-                max: self.total as usize,
-            });
-        };
+        let size = u32::try_from(size).unwrap_or(u32::MAX).min(self.total);
         // Without waiting first: no timer to set up while the pool has room.
         match self.semaphore.clone().try_acquire_many_owned(size) {
             Ok(permit) => {
@@ -74,11 +91,13 @@ impl BufferPool {
 
 impl Reservation {
     /// An empty reservation to merge others into.
+    #[cfg(test)]
     pub(crate) fn empty() -> Reservation {
         Reservation { permit: None }
     }
 
     /// Adds `other`'s bytes to this reservation.
+    #[cfg(test)]
     pub(crate) fn merge(&mut self, other: Reservation) {
         match (&mut self.permit, other.permit) {
             (Some(permit), Some(other)) => permit.merge(other),
@@ -109,13 +128,11 @@ mod tests {
         assert!(!waiter.is_finished());
         drop(held);
         assert!(waiter.await.unwrap().is_ok());
-        // Larger than the whole pool: can never fit.
-        assert!(matches!(
-            pool.reserve(101, Duration::from_secs(1)).await,
-            Err(Error::RecordTooLarge {
-                size: 101,
-                max: 100
-            })
-        ));
+        // More than the whole pool (batch.size above buffer.memory): the whole pool.
+        let all = pool.reserve(101, Duration::from_secs(1)).await.unwrap();
+        assert_eq!(pool.available(), 0);
+        assert!(pool.try_reserve(1).is_none());
+        drop(all);
+        assert!(pool.try_reserve(100).is_some());
     }
 }

@@ -134,7 +134,8 @@ impl PartitionerState {
     }
 
     /// Kafka's sticky choice for null keys: stay on one partition until `batch_size` bytes
-    /// went there (one full batch), then switch to another partition chosen at random.
+    /// went there (one full batch), then switch to another partition chosen at random. One
+    /// lookup of the topic per record.
     fn sticky_partition(
         &mut self,
         topic: &str,
@@ -142,41 +143,38 @@ impl PartitionerState {
         record_size: usize,
         batch_size: usize,
     ) -> u32 {
-        let current = self.sticky.get(topic).copied();
-        let keep =
-            current.filter(|sticky| sticky.partition < partitions && sticky.bytes < batch_size);
-        let mut sticky = match keep {
-            Some(sticky) => sticky,
-            None => {
-                let previous = current.map(|sticky| sticky.partition);
-                let mut partition = self.next_random() % partitions;
-                if partitions > 1 && Some(partition) == previous {
-                    partition =
-                        (partition + 1 + self.next_random() % (partitions - 1)) % partitions;
-                }
-                Sticky {
-                    partition,
-                    bytes: 0,
-                }
+        let rng = &mut self.rng;
+        let choose = |rng: &mut u64, previous: Option<u32>| {
+            let mut partition = next_random(rng) % partitions;
+            if partitions > 1 && Some(partition) == previous {
+                partition = (partition + 1 + next_random(rng) % (partitions - 1)) % partitions;
+            }
+            Sticky {
+                partition,
+                bytes: 0,
             }
         };
-        sticky.bytes = sticky.bytes.saturating_add(record_size);
-        match self.sticky.get_mut(topic) {
-            Some(slot) => *slot = sticky,
-            None => {
-                self.sticky.insert(topic.to_owned(), sticky);
-            }
+        let sticky = match self.sticky.get_mut(topic) {
+            Some(sticky) => sticky,
+            None => self
+                .sticky
+                .entry(topic.to_owned())
+                .or_insert_with(|| choose(rng, None)),
+        };
+        if sticky.partition >= partitions || sticky.bytes >= batch_size {
+            *sticky = choose(rng, Some(sticky.partition));
         }
+        sticky.bytes = sticky.bytes.saturating_add(record_size);
         sticky.partition
     }
+}
 
-    fn next_random(&mut self) -> u32 {
-        // xorshift64: placement only needs to spread, not to be unpredictable.
-        self.rng ^= self.rng << 13;
-        self.rng ^= self.rng >> 7;
-        self.rng ^= self.rng << 17;
-        (self.rng >> 32) as u32
-    }
+/// xorshift64: placement only needs to spread, not to be unpredictable.
+fn next_random(rng: &mut u64) -> u32 {
+    *rng ^= *rng << 13;
+    *rng ^= *rng >> 7;
+    *rng ^= *rng << 17;
+    (*rng >> 32) as u32
 }
 
 #[cfg(test)]

@@ -3,20 +3,18 @@
 //! [`DeliveryFuture`]; a background sender task does the rest (see `sender.rs`). Also
 //! [`ProducerRecord`] and [`RecordMetadata`]. Transactions are not here.
 
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::task::{Context, Poll};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use strom_client::{Backoff, Client, TopicPartition};
 use strom_record::{Header, Offset, Timestamp};
-use tokio::sync::{Notify, oneshot, watch};
+use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-use crate::accumulator::{Accumulator, AccumulatorConfig, PendingRecord, estimated_size};
+use crate::accumulator::{Accumulator, AccumulatorConfig, Appended, PendingRecord, estimated_size};
+use crate::delivery::DeliveryFuture;
 use crate::memory::BufferPool;
 use crate::partitioner::PartitionerState;
 use crate::{Error, ProducerConfig, Result};
@@ -50,12 +48,6 @@ pub struct RecordMetadata {
     pub offset: Option<Offset>,
     /// The record's create time, or the broker's append time for `LogAppendTime` topics.
     pub timestamp: Timestamp,
-}
-
-/// Resolves when the record is acknowledged (or failed).
-#[derive(Debug)]
-pub struct DeliveryFuture {
-    receiver: oneshot::Receiver<Result<RecordMetadata>>,
 }
 
 /// Sends records to a Kafka-compatible cluster. Cheap to share behind an `Arc`; every method
@@ -150,16 +142,6 @@ impl ProducerRecord {
     }
 }
 
-impl Future for DeliveryFuture {
-    type Output = Result<RecordMetadata>;
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        Pin::new(&mut self.receiver)
-            .poll(cx)
-            .map(|res| res.unwrap_or(Err(Error::Closed)))
-    }
-}
-
 impl Producer {
     /// Connects to the cluster and starts the sender task.
     pub async fn new(config: ProducerConfig) -> Result<Producer> {
@@ -198,15 +180,17 @@ impl Producer {
     /// Queues `record` and returns a future of its acknowledgement. Waits (up to
     /// `max.block.ms`) only for the topic's metadata and for buffer memory.
     pub async fn send(&self, record: ProducerRecord) -> Result<DeliveryFuture> {
-        let (reply, receiver) = oneshot::channel();
-        self.enqueue(record, Some(reply)).await?;
-        Ok(DeliveryFuture { receiver })
+        match self.enqueue(record, true).await? {
+            Some(delivery) => Ok(delivery),
+            // Asked for, a future always comes back with the appended record.
+            None => Err(Error::Closed),
+        }
     }
 
     /// Queues `record` without a way to learn its fate (fire and forget): failures are only
     /// logged.
     pub async fn send_and_forget(&self, record: ProducerRecord) -> Result<()> {
-        self.enqueue(record, None).await
+        self.enqueue(record, false).await.map(drop)
     }
 
     /// The number of partitions of `topic` (fetching metadata, up to `max.block.ms`).
@@ -281,11 +265,13 @@ impl Producer {
         flushed
     }
 
+    /// Appends `record` to its partition's batch, returning its future if `deliver`. The
+    /// producer's lock is taken once per record, for the partitioner and the batch together.
     async fn enqueue(
         &self,
         record: ProducerRecord,
-        reply: Option<oneshot::Sender<Result<RecordMetadata>>>,
-    ) -> Result<()> {
+        deliver: bool,
+    ) -> Result<Option<DeliveryFuture>> {
         let config = &self.shared.config;
         let size = estimated_size(record.key.as_ref(), record.value.as_ref(), &record.headers);
         if size > config.max_request_size {
@@ -296,11 +282,7 @@ impl Producer {
         }
         // The cached metadata when it knows the topic (the sender refreshes it for every topic
         // with queued records, on errors and when it ages); waiting for it otherwise.
-        let cached = self
-            .shared
-            .client
-            .cached_metadata()
-            .partition_count(&record.topic);
+        let cached = self.shared.client.cached_partition_count(&record.topic);
         let partitions = match cached {
             Some(count) => count,
             None => {
@@ -310,12 +292,20 @@ impl Producer {
                 self.partition_count(&record.topic).await?
             }
         };
-        let partition = {
+        let pool = &self.shared.memory;
+        if size > pool.total() {
+            return Err(Error::RecordTooLarge {
+                size,
+                max: pool.total(),
+            });
+        }
+        let timestamp = record.timestamp.unwrap_or_else(now);
+        let (topic_partition, pending, bytes) = {
             let mut state = self.lock();
             if state.closed {
                 return Err(Error::Closed);
             }
-            match record.partition {
+            let partition = match record.partition {
                 Some(partition) => partition,
                 None => {
                     let chosen = state.partitioner.partition(
@@ -328,39 +318,60 @@ impl Producer {
                     );
                     i32::try_from(chosen).unwrap_or(i32::MAX)
                 }
+            };
+            if partition < 0 || partition as u32 >= partitions {
+                return Err(Error::InvalidPartition {
+                    topic: record.topic,
+                    partition,
+                });
             }
-        };
-        if partition < 0 || partition as u32 >= partitions {
-            return Err(Error::InvalidPartition {
-                topic: record.topic,
-                partition,
-            });
-        }
-        let memory = self.shared.memory.reserve(size, config.max_block).await?;
-        let timestamp = record.timestamp.unwrap_or_else(now);
-        let pending = PendingRecord {
-            timestamp,
-            key: record.key,
-            value: record.value,
-            headers: record.headers,
-            reply,
-        };
-        let wake = {
-            let mut state = self.lock();
-            if state.closed {
-                return Err(Error::Closed);
-            }
-            state.accumulator.append(
-                TopicPartition::new(record.topic, partition),
+            let topic_partition = TopicPartition::new(record.topic, partition);
+            let pending = PendingRecord {
+                timestamp,
+                key: record.key,
+                value: record.value,
+                headers: record.headers,
+            };
+            let appended = state.accumulator.append(
+                &topic_partition,
                 pending,
-                memory,
+                deliver,
+                |bytes| pool.try_reserve(bytes),
                 Instant::now,
-            )?
+            )?;
+            match appended {
+                Appended::Done(wake, delivery) => return Ok(self.woken(wake, delivery)),
+                Appended::NeedMemory(bytes, pending) => (topic_partition, pending, bytes),
+            }
         };
+        // The pool is used up: wait for memory outside the lock, then append with it (to a
+        // new batch, or to one another send opened meanwhile, which then holds both).
+        let mut memory = Some(pool.reserve(bytes, config.max_block).await?);
+        let mut state = self.lock();
+        if state.closed {
+            return Err(Error::Closed);
+        }
+        let appended = state.accumulator.append(
+            &topic_partition,
+            pending,
+            deliver,
+            |_| memory.take(),
+            Instant::now,
+        )?;
+        drop(state);
+        match appended {
+            Appended::Done(wake, delivery) => Ok(self.woken(wake, delivery)),
+            // The reservation covers the batch this record needs.
+            Appended::NeedMemory(..) => Err(Error::Blocked(config.max_block, "buffer memory")),
+        }
+    }
+
+    /// Wakes the sender if `wake`; passes `delivery` through.
+    fn woken(&self, wake: bool, delivery: Option<DeliveryFuture>) -> Option<DeliveryFuture> {
         if wake {
             self.shared.wake.notify_one();
         }
-        Ok(())
+        delivery
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {

@@ -74,8 +74,10 @@ async fn not_leader_refreshes_and_the_cache_serves_otherwise() {
         .await
         .unwrap();
     assert_eq!(requests.load(Ordering::SeqCst), 1);
+    assert_eq!(client.cached_partition_count("t"), None, "not fetched yet");
     assert_eq!(client.leader_for("t", 0).await.unwrap(), BrokerId(1));
     assert_eq!(requests.load(Ordering::SeqCst), 2, "unknown topic: fetched");
+    assert_eq!(client.cached_partition_count("t"), Some(1));
     assert_eq!(client.leader_for("t", 0).await.unwrap(), BrokerId(1));
     assert_eq!(requests.load(Ordering::SeqCst), 2, "cached: not fetched");
 

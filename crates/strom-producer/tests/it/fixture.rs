@@ -109,6 +109,8 @@ pub async fn read_all(
 pub struct Proxy {
     pub port: u16,
     pub armed: Arc<AtomicBool>,
+    /// While set, the broker's answers are held back (the client waits for them).
+    pub stalled: Arc<AtomicBool>,
     pub cuts: Arc<AtomicUsize>,
     listener: Option<TcpListener>,
 }
@@ -120,6 +122,7 @@ impl Proxy {
         Proxy {
             port: listener.local_addr().unwrap().port(),
             armed: Arc::new(AtomicBool::new(false)),
+            stalled: Arc::new(AtomicBool::new(false)),
             cuts: Arc::new(AtomicUsize::new(0)),
             listener: Some(listener),
         }
@@ -129,6 +132,7 @@ impl Proxy {
     pub fn serve(&mut self, target: String) {
         let listener = self.listener.take().unwrap();
         let armed = self.armed.clone();
+        let stalled = self.stalled.clone();
         let cuts = self.cuts.clone();
         tokio::spawn(async move {
             loop {
@@ -139,6 +143,7 @@ impl Proxy {
                     return;
                 };
                 let armed = armed.clone();
+                let stalled = stalled.clone();
                 let cuts = cuts.clone();
                 tokio::spawn(async move {
                     let (mut client_read, mut client_write) = client.into_split();
@@ -150,6 +155,9 @@ impl Proxy {
                     while let Ok(read) = broker_read.read(&mut buf).await {
                         if read == 0 {
                             break;
+                        }
+                        while stalled.load(Ordering::SeqCst) {
+                            tokio::time::sleep(Duration::from_millis(5)).await;
                         }
                         if armed.swap(false, Ordering::SeqCst) {
                             cuts.fetch_add(1, Ordering::SeqCst);

@@ -5,6 +5,7 @@
     reason = "test set-up fails loudly; library code keeps the lint"
 )]
 
+mod buffer_memory;
 mod fixture;
 mod idempotence;
 mod not_leader;
