@@ -1,5 +1,6 @@
 //! The `strom-broker` executable: reads the configuration (a `server.properties` file, `STROM_*`
-//! environment variables, then `--override key=value` flags), starts a single-node broker, and
+//! environment variables, then `--override key=value` flags), starts the node `process.roles`
+//! asks for (a single-node broker by default; a cluster's broker, controller or both), and
 //! shuts it down cleanly on SIGINT or SIGTERM (stop accepting, finish in-flight requests, flush
 //! and close every log), exiting 0. An invalid configuration exits 1 with a message naming the
 //! key. Everything else lives in the `strom-broker` library.
@@ -9,12 +10,12 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Parser;
-use strom_broker::Broker;
+use strom_broker::RunningNode;
 use strom_broker::config::{BrokerConfig, Sources, parse_properties};
 use tokio::signal::unix::{SignalKind, signal};
 use tracing_subscriber::EnvFilter;
 
-/// A Kafka-wire-compatible streaming broker (single node).
+/// A Kafka-wire-compatible streaming broker: a single node, or a cluster node (process.roles).
 ///
 /// With no arguments it listens on 127.0.0.1:9092 and keeps its data in ./strom-data.
 #[derive(Debug, Parser)]
@@ -94,9 +95,9 @@ fn load(args: &Args) -> anyhow::Result<BrokerConfig> {
 async fn run(config: BrokerConfig) -> anyhow::Result<()> {
     let mut terminate = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
     let mut interrupt = signal(SignalKind::interrupt()).context("cannot handle SIGINT")?;
-    let running = Broker::start(config)
+    let running = RunningNode::start(config)
         .await
-        .context("the broker failed to start")?;
+        .context("the node failed to start")?;
     let received = tokio::select! {
         _ = terminate.recv() => "SIGTERM",
         _ = interrupt.recv() => "SIGINT",

@@ -26,7 +26,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::config::{self, BrokerConfig, TopicConfig};
+use crate::config::{self, BrokerConfig, ProcessRoles, TopicConfig};
 use crate::groups::{self, GroupService};
 use crate::plane::Plane;
 use crate::producer_ids::ProducerIdAllocator;
@@ -160,12 +160,23 @@ impl Broker {
             endpoint.port = local_addr.port();
         }
         let (stop, shutdown) = watch::channel(false);
-        let quorum = if config.controller_quorum_voters.is_empty() {
-            None
-        } else {
-            let quorum = start_quorum(&config).await?;
-            Some((quorum, tokio::runtime::Handle::current()))
-        };
+        let quorum = match config.process_roles {
+            ProcessRoles::SingleNode => None,
+            ProcessRoles::Combined => Some(start_quorum(&config).await?),
+            ProcessRoles::Broker => {
+                Some(start_learner(&config, &listener_endpoint, &endpoint).await?)
+            }
+            ProcessRoles::Controller => {
+                return Err(Error::Config(config::ConfigError::InvalidValue {
+                    key: "process.roles".to_owned(),
+                    value: "controller".to_owned(),
+                    reason: "a controller-only node runs no broker: start it with \
+                             RunningNode::start or RunningController::start"
+                        .to_owned(),
+                }));
+            }
+        }
+        .map(|quorum| (quorum, tokio::runtime::Handle::current()));
         let broker = tokio::task::spawn_blocking(move || open(config, endpoint, shutdown, quorum))
             .await
             .map_err(|error| Error::Task(error.to_string()))??;
@@ -615,11 +626,9 @@ fn register_in_quorum(plane: &Plane, registration: &BrokerRegistration) -> Resul
     }
 }
 
-/// Starts this node's member of the controller quorum (`controller.quorum.voters`), with its
-/// Raft log in `<first log dir>/__cluster_metadata-0`, and waits for a leader.
-async fn start_quorum(config: &BrokerConfig) -> Result<Arc<Quorum>, Error> {
+/// The voters of `controller.quorum.voters`, resolved.
+async fn resolve_voters(config: &BrokerConfig) -> Result<BTreeMap<NodeId, SocketAddr>, Error> {
     let mut voters = BTreeMap::new();
-    let mut listen_addr = None;
     for voter in &config.controller_quorum_voters {
         let addr = tokio::net::lookup_host((voter.host.as_str(), voter.port))
             .await?
@@ -631,13 +640,55 @@ async fn start_quorum(config: &BrokerConfig) -> Result<Arc<Quorum>, Error> {
                     reason: "the host does not resolve".to_owned(),
                 })
             })?;
-        let id = NodeId(u64::try_from(voter.id).unwrap_or(0));
-        if voter.id == config.node_id {
-            listen_addr = Some(addr);
-        }
-        voters.insert(id, addr);
+        voters.insert(NodeId(u64::try_from(voter.id).unwrap_or(0)), addr);
     }
-    let Some(listen_addr) = listen_addr else {
+    Ok(voters)
+}
+
+/// Starts a broker-only node's learner of the controller quorum: its quorum listener binds the
+/// client listener's host on an ephemeral port, and the leader is told the advertised host with
+/// that port when the learner joins (again on every start).
+async fn start_learner(
+    config: &BrokerConfig,
+    listener: &config::Endpoint,
+    advertised: &config::Endpoint,
+) -> Result<Arc<Quorum>, Error> {
+    let voters = resolve_voters(config).await?;
+    let bind_host = match listener.host.as_str() {
+        "" => "0.0.0.0",
+        host => host,
+    };
+    let socket = std::net::TcpListener::bind((bind_host, 0))?;
+    let local = socket.local_addr()?;
+    let advertised_addr = tokio::net::lookup_host((advertised.host.as_str(), local.port()))
+        .await?
+        .next()
+        .ok_or_else(|| {
+            Error::Config(config::ConfigError::InvalidValue {
+                key: "advertised.listeners".to_owned(),
+                value: advertised.to_string(),
+                reason: "the host does not resolve".to_owned(),
+            })
+        })?;
+    let quorum_config = QuorumConfig {
+        advertised_addr: Some(advertised_addr),
+        ..quorum_config(config, voters, local)?
+    };
+    let quorum = Quorum::start_on(quorum_config, socket).await?;
+    tracing::info!(
+        node_id = config.node_id,
+        address = %advertised_addr,
+        "controller quorum learner started (broker-only node)"
+    );
+    Ok(Arc::new(quorum))
+}
+
+/// Starts this node's member of the controller quorum (`controller.quorum.voters`), with its
+/// Raft log in `<first log dir>/__cluster_metadata-0`, and waits for a leader.
+pub(crate) async fn start_quorum(config: &BrokerConfig) -> Result<Arc<Quorum>, Error> {
+    let voters = resolve_voters(config).await?;
+    let own_id = NodeId(u64::try_from(config.node_id).unwrap_or(0));
+    let Some(listen_addr) = voters.get(&own_id).copied() else {
         return Err(Error::Config(config::ConfigError::InvalidValue {
             key: "controller.quorum.voters".to_owned(),
             value: String::new(),
@@ -660,9 +711,14 @@ fn quorum_config(
     let Some(first_dir) = config.log_dirs.first() else {
         return Err(Error::Task("no log dir".to_owned()));
     };
+    let role = if config.process_roles.is_voter() {
+        Role::Voter
+    } else {
+        Role::Learner
+    };
     let quorum_config = QuorumConfig::new(
         NodeId(u64::try_from(config.node_id).unwrap_or(0)),
-        Role::Voter,
+        role,
         voters,
         first_dir.join(format!("{METADATA_TOPIC}-0")),
         listen_addr,
@@ -920,5 +976,27 @@ mod tests {
         assert_eq!(quorum.broker_session_timeout, Duration::from_millis(2500));
         assert_eq!(quorum.node_id, NodeId(2));
         assert_eq!(quorum.dir, PathBuf::from("/data/a/__cluster_metadata-0"));
+        assert_eq!(quorum.role, Role::Voter);
+    }
+
+    #[test]
+    fn a_broker_only_node_runs_a_learner() {
+        let sources = Sources {
+            overrides: vec![
+                ("node.id".to_owned(), "4".to_owned()),
+                ("process.roles".to_owned(), "broker".to_owned()),
+                (
+                    "controller.quorum.voters".to_owned(),
+                    "1@127.0.0.1:19001,2@127.0.0.1:19002".to_owned(),
+                ),
+            ],
+            ..Sources::default()
+        };
+        let config = BrokerConfig::load(&sources).unwrap().config;
+        let listen: SocketAddr = "127.0.0.1:0".parse().unwrap();
+        let voter: SocketAddr = "127.0.0.1:19001".parse().unwrap();
+        let quorum = quorum_config(&config, BTreeMap::from([(NodeId(1), voter)]), listen).unwrap();
+        assert_eq!(quorum.role, Role::Learner);
+        assert_eq!(quorum.node_id, NodeId(4));
     }
 }

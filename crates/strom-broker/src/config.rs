@@ -143,8 +143,9 @@ pub const BROKER_KEYS: &[ConfigKey] = &[
     key(
         "process.roles",
         Kind::ListOf(&["broker", "controller"]),
-        Some("broker,controller"),
-        "roles of this process",
+        None,
+        "broker, controller or broker,controller; unset: a single node without \
+         controller.quorum.voters, else broker,controller",
     ),
     key(
         "controller.quorum.voters",
@@ -838,6 +839,8 @@ pub struct BrokerConfig {
     pub replica_lag_time_max_ms: u64,
     /// `controller.quorum.voters`: empty for a single node without Raft.
     pub controller_quorum_voters: Vec<QuorumVoter>,
+    /// `process.roles`, resolved: what this node runs.
+    pub process_roles: ProcessRoles,
     /// `broker.heartbeat.interval.ms`.
     pub broker_heartbeat_interval_ms: u64,
     /// `broker.session.timeout.ms`.
@@ -957,27 +960,12 @@ impl BrokerConfig {
         let topic_defaults = TopicConfig::resolve_with(&explicit, &BTreeMap::new())?;
         let voters_text = raw("controller.quorum.voters").unwrap_or_default();
         let controller_quorum_voters = parse_voters(&voters_text)?;
-        if !controller_quorum_voters.is_empty() {
-            if !controller_quorum_voters
-                .iter()
-                .any(|voter| i64::from(voter.id) == node_id)
-            {
-                return Err(invalid(
-                    "controller.quorum.voters",
-                    &voters_text,
-                    "this node (node.id) must be one of the voters: only combined broker and \
-                     controller nodes are supported in a cluster so far",
-                ));
-            }
-            let roles = raw("process.roles").unwrap_or_default();
-            if !(roles.contains("broker") && roles.contains("controller")) {
-                return Err(invalid(
-                    "process.roles",
-                    &roles,
-                    "a cluster node must be both broker and controller (broker,controller) so far",
-                ));
-            }
-        }
+        let process_roles = ProcessRoles::resolve(
+            explicit.get("process.roles").map(String::as_str),
+            node_id,
+            &controller_quorum_voters,
+            &voters_text,
+        )?;
         Ok(BrokerConfig {
             node_id: narrow("node.id", node_id)?,
             listeners,
@@ -1038,6 +1026,7 @@ impl BrokerConfig {
                 number("replica.lag.time.max.ms")?,
             )?,
             controller_quorum_voters,
+            process_roles,
             broker_heartbeat_interval_ms: narrow(
                 "broker.heartbeat.interval.ms",
                 number("broker.heartbeat.interval.ms")?,
@@ -1328,6 +1317,112 @@ fn split_list(text: &str) -> impl Iterator<Item = &str> {
         .filter(|item| !item.is_empty())
 }
 
+/// What a node runs (`process.roles`, KIP-631), after Kafka's rules were checked against
+/// `node.id` and `controller.quorum.voters`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProcessRoles {
+    /// `process.roles` unset and no `controller.quorum.voters`: one node that is its own
+    /// controller, without Raft (the single-node default).
+    SingleNode,
+    /// `broker,controller` (or unset with voters): a voter of the quorum that also serves clients
+    /// and holds partitions.
+    Combined,
+    /// `broker`: serves clients and holds partitions; follows the metadata log as a non-voting
+    /// learner. Its node id is not a voter.
+    Broker,
+    /// `controller`: a voter of the quorum only; no client listener, no partitions.
+    Controller,
+}
+
+impl ProcessRoles {
+    /// Applies Kafka's rules: with `process.roles` unset a node is a single node (no voters) or
+    /// combined (voters); a role list naming `controller` needs `node.id` among the voters;
+    /// `broker` alone needs voters that do not include `node.id`; a role may appear once.
+    fn resolve(
+        roles: Option<&str>,
+        node_id: i64,
+        voters: &[QuorumVoter],
+        voters_text: &str,
+    ) -> Result<ProcessRoles, ConfigError> {
+        const KEY: &str = "process.roles";
+        let is_voter = voters.iter().any(|voter| i64::from(voter.id) == node_id);
+        let Some(roles) = roles else {
+            if voters.is_empty() {
+                return Ok(ProcessRoles::SingleNode);
+            }
+            if !is_voter {
+                return Err(invalid(
+                    "controller.quorum.voters",
+                    voters_text,
+                    "this node (node.id) is not one of the voters: set process.roles=broker for \
+                     a broker-only node",
+                ));
+            }
+            return Ok(ProcessRoles::Combined);
+        };
+        let (mut broker, mut controller) = (false, false);
+        for role in split_list(roles) {
+            let seen = match role {
+                "broker" => std::mem::replace(&mut broker, true),
+                "controller" => std::mem::replace(&mut controller, true),
+                other => return Err(invalid(KEY, roles, &format!("unknown role {other:?}"))),
+            };
+            if seen {
+                return Err(invalid(
+                    KEY,
+                    roles,
+                    &format!("the role {role} appears twice"),
+                ));
+            }
+        }
+        if controller && !is_voter {
+            return Err(invalid(
+                KEY,
+                roles,
+                &format!(
+                    "a node with the controller role must be one of controller.quorum.voters, \
+                     and node.id {node_id} is not"
+                ),
+            ));
+        }
+        if broker && !controller {
+            if voters.is_empty() {
+                return Err(invalid(
+                    KEY,
+                    roles,
+                    "a broker-only node needs controller.quorum.voters to find the controllers",
+                ));
+            }
+            if is_voter {
+                return Err(invalid(
+                    KEY,
+                    roles,
+                    &format!(
+                        "a broker-only node must not be one of controller.quorum.voters, and \
+                         node.id {node_id} is"
+                    ),
+                ));
+            }
+        }
+        match (broker, controller) {
+            (true, true) => Ok(ProcessRoles::Combined),
+            (true, false) => Ok(ProcessRoles::Broker),
+            (false, true) => Ok(ProcessRoles::Controller),
+            (false, false) => Err(invalid(KEY, roles, "the list is empty")),
+        }
+    }
+
+    /// Whether this node serves clients and holds partitions.
+    pub fn is_broker(self) -> bool {
+        !matches!(self, ProcessRoles::Controller)
+    }
+
+    /// Whether this node votes in the controller quorum.
+    pub fn is_voter(self) -> bool {
+        matches!(self, ProcessRoles::Combined | ProcessRoles::Controller)
+    }
+}
+
 /// One member of `controller.quorum.voters`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QuorumVoter {
@@ -1515,8 +1610,93 @@ mod tests {
         check_error(
             "controller.quorum.voters=2@a:1,3@b:2",
             expect![[
-                r#"invalid value "2@a:1,3@b:2" for configuration controller.quorum.voters: this node (node.id) must be one of the voters: only combined broker and controller nodes are supported in a cluster so far"#
+                r#"invalid value "2@a:1,3@b:2" for configuration controller.quorum.voters: this node (node.id) is not one of the voters: set process.roles=broker for a broker-only node"#
             ]],
+        );
+    }
+
+    fn check_roles(file: &str, expect: Expect) {
+        let res = BrokerConfig::load(&sources(file, &[], &[]));
+        let shown = match res {
+            Ok(loaded) => format!("{:?}", loaded.config.process_roles),
+            Err(error) => error.to_string(),
+        };
+        expect.assert_eq(&shown);
+    }
+
+    #[test]
+    fn process_roles_follow_kafkas_rules() {
+        // Unset: a single node without voters, combined with them.
+        check_roles("", expect!["SingleNode"]);
+        check_roles(
+            "node.id=2\ncontroller.quorum.voters=1@a:1,2@b:2\n",
+            expect!["Combined"],
+        );
+        // Each role, where it fits.
+        check_roles(
+            "node.id=2\nprocess.roles=broker,controller\ncontroller.quorum.voters=1@a:1,2@b:2\n",
+            expect!["Combined"],
+        );
+        check_roles(
+            "node.id=2\nprocess.roles=controller, broker\ncontroller.quorum.voters=2@b:2\n",
+            expect!["Combined"],
+        );
+        check_roles(
+            "node.id=2\nprocess.roles=controller\ncontroller.quorum.voters=1@a:1,2@b:2\n",
+            expect!["Controller"],
+        );
+        check_roles(
+            "node.id=4\nprocess.roles=broker\ncontroller.quorum.voters=1@a:1,2@b:2\n",
+            expect!["Broker"],
+        );
+        // A controller must be a voter.
+        check_roles(
+            "node.id=4\nprocess.roles=controller\ncontroller.quorum.voters=1@a:1,2@b:2\n",
+            expect![[
+                r#"invalid value "controller" for configuration process.roles: a node with the controller role must be one of controller.quorum.voters, and node.id 4 is not"#
+            ]],
+        );
+        check_roles(
+            "node.id=4\nprocess.roles=broker,controller\ncontroller.quorum.voters=1@a:1\n",
+            expect![[
+                r#"invalid value "broker,controller" for configuration process.roles: a node with the controller role must be one of controller.quorum.voters, and node.id 4 is not"#
+            ]],
+        );
+        check_roles(
+            "process.roles=broker,controller\n",
+            expect![[
+                r#"invalid value "broker,controller" for configuration process.roles: a node with the controller role must be one of controller.quorum.voters, and node.id 1 is not"#
+            ]],
+        );
+        // A broker-only node must not be a voter, and needs voters.
+        check_roles(
+            "node.id=1\nprocess.roles=broker\ncontroller.quorum.voters=1@a:1,2@b:2\n",
+            expect![[
+                r#"invalid value "broker" for configuration process.roles: a broker-only node must not be one of controller.quorum.voters, and node.id 1 is"#
+            ]],
+        );
+        check_roles(
+            "node.id=4\nprocess.roles=broker\n",
+            expect![[
+                r#"invalid value "broker" for configuration process.roles: a broker-only node needs controller.quorum.voters to find the controllers"#
+            ]],
+        );
+        // Unknown, repeated or no roles.
+        check_roles(
+            "process.roles=broker,observer\ncontroller.quorum.voters=2@b:2\n",
+            expect![[
+                r#"invalid value "broker,observer" for configuration process.roles: "observer" is not one of broker, controller"#
+            ]],
+        );
+        check_roles(
+            "node.id=4\nprocess.roles=broker,broker\ncontroller.quorum.voters=2@b:2\n",
+            expect![[
+                r#"invalid value "broker,broker" for configuration process.roles: the role broker appears twice"#
+            ]],
+        );
+        check_roles(
+            "process.roles=\n",
+            expect![[r#"invalid value "" for configuration process.roles: the list is empty"#]],
         );
     }
 

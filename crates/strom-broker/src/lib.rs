@@ -1,10 +1,11 @@
 //! The Strom broker: configuration, the network server, the per-API request handlers and the
 //! wiring of the log, metadata, replication and group crates into a broker ([`Broker::start`]):
 //! a single node, or a node of a cluster whose metadata is replicated by the controller quorum
-//! (`controller.quorum.voters`, combined broker and controller nodes).
+//! (`controller.quorum.voters`; `process.roles` makes a node combined broker and controller,
+//! broker-only or controller-only: [`RunningNode::start`] starts any of them).
 //!
 //! It holds no record-format or state-machine logic of its own: those live in the crates below.
-//! Not yet here: transactions, SASL/TLS, partition reassignment, dedicated controller nodes.
+//! Not yet here: transactions, SASL/TLS, partition reassignment.
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), strom_broker::Error> {
@@ -20,6 +21,7 @@
 
 mod broker;
 pub mod config;
+mod controller;
 pub mod dispatch;
 mod error;
 mod fetcher;
@@ -34,6 +36,7 @@ mod replica;
 pub mod server;
 
 pub use crate::broker::{Broker, RunningBroker, log_config, now};
+pub use crate::controller::{RunningController, RunningNode};
 pub use crate::error::Error;
 pub use crate::fetcher::{Followed, ReplicaLogState};
 pub use crate::plane::Plane;

@@ -1,7 +1,8 @@
 //! The metadata plane: where the broker reads the metadata image and sends metadata changes.
 //! Either the single-node [`LocalController`] (no `controller.quorum.voters`: the node is its own
 //! quorum, changes are fsynced to its metadata log), or a node of the Raft controller quorum
-//! ([`strom_quorum::Quorum`], combined broker and controller). Callers are blocking threads; the
+//! ([`strom_quorum::Quorum`]: a voter on a combined broker and controller node, a learner on a
+//! broker-only node). Callers are blocking threads; the
 //! quorum's async calls run with `Handle::block_on` on them.
 //!
 //! Changes go through `Quorum::submit`, which forwards them to the active controller when this
@@ -67,15 +68,29 @@ impl Plane {
         }
     }
 
-    /// The node id to report as the controller: this node, or the quorum's leader (-1 while
-    /// there is none).
+    /// The node id to report to clients as the controller (Metadata, DescribeCluster): this
+    /// node, or the quorum's leader when it is a live (registered, unfenced) broker, as on
+    /// combined nodes. A leader that is no broker (a controller-only node) cannot take client
+    /// requests, so then a random live broker is reported, as Kafka's KRaft brokers always do
+    /// (they forward controller requests). -1 while no leader is known, or no broker is live.
     pub fn controller_id(&self, node_id: BrokerId) -> i32 {
         match self {
             Plane::Local(_) => node_id.0,
-            Plane::Quorum { quorum, .. } => quorum
-                .leader()
-                .and_then(|leader| i32::try_from(leader.0).ok())
-                .unwrap_or(-1),
+            Plane::Quorum { quorum, .. } => {
+                let Some(leader) = quorum.leader() else {
+                    return -1;
+                };
+                let live = quorum.image().unfenced_broker_ids();
+                let leader = i32::try_from(leader.0).ok().map(BrokerId);
+                if let Some(leader) = leader
+                    && live.contains(&leader)
+                {
+                    return leader.0;
+                }
+                let [pick, ..] = crate::random_id::random_bytes();
+                live.get(usize::from(pick) % live.len().max(1))
+                    .map_or(-1, |broker| broker.0)
+            }
         }
     }
 

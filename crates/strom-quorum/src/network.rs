@@ -46,6 +46,14 @@ enum RpcRequest {
     InstallSnapshot(InstallSnapshotRequest<TypeConfig>),
     /// An intent for the leader to execute.
     Submit(Intent),
+    /// A learner asks the leader to add it (or to update its address) so that it receives the
+    /// committed log.
+    Join {
+        /// The learner's node id.
+        node_id: u64,
+        /// Where the learner's quorum listener is reached.
+        addr: String,
+    },
 }
 
 /// The answer to an [`RpcRequest`], of the same kind.
@@ -55,6 +63,7 @@ enum RpcResponse {
     Vote(Result<VoteResponse<u64>, RaftError<u64>>),
     InstallSnapshot(Result<InstallSnapshotResponse<u64>, RaftError<u64, InstallSnapshotError>>),
     Submit(Result<Submitted, WireError>),
+    Join(Result<(), WireError>),
 }
 
 /// The client side of forwarding: sends intents to the leader over connections of its own
@@ -143,6 +152,9 @@ async fn serve_connection(
                 RpcResponse::InstallSnapshot(raft.install_snapshot(rpc).await)
             }
             RpcRequest::Submit(intent) => RpcResponse::Submit(node.serve_submit(&intent).await),
+            RpcRequest::Join { node_id, addr } => {
+                RpcResponse::Join(node.serve_join(node_id, addr).await)
+            }
         };
         write_frame(&mut stream, &encode_payload(&response), max_frame_bytes).await?;
     }
@@ -220,6 +232,43 @@ impl Forwarder {
                 max: u64::from(self.max_frame_bytes),
             }));
         }
+        let response = self.call(addr, &payload, ttl).await?;
+        let RpcResponse::Submit(res) = response else {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "response of the wrong kind",
+            ));
+        };
+        Ok(res)
+    }
+
+    /// Asks the node at `addr` (the leader, if this node knows it) to add learner `node_id`,
+    /// reached at `learner_addr`, and waits at most `ttl` for its answer. The outer error means
+    /// the exchange failed.
+    pub(crate) async fn join(
+        &self,
+        addr: &str,
+        node_id: u64,
+        learner_addr: &str,
+        ttl: Duration,
+    ) -> io::Result<Result<(), WireError>> {
+        let payload = encode_payload(&RpcRequest::Join {
+            node_id,
+            addr: learner_addr.to_owned(),
+        });
+        let response = self.call(addr, &payload, ttl).await?;
+        let RpcResponse::Join(res) = response else {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "response of the wrong kind",
+            ));
+        };
+        Ok(res)
+    }
+
+    /// Sends one encoded request to `addr` on an idle connection (or a new one) and reads the
+    /// response within `ttl`; the connection is kept for reuse only after a complete exchange.
+    async fn call(&self, addr: &str, payload: &[u8], ttl: Duration) -> io::Result<RpcResponse> {
         let idle = self.take_idle(addr);
         let exchange = async {
             let mut stream = match idle {
@@ -230,7 +279,7 @@ impl Forwarder {
                     stream
                 }
             };
-            write_frame(&mut stream, &payload, self.max_frame_bytes).await?;
+            write_frame(&mut stream, payload, self.max_frame_bytes).await?;
             let Some(answer) = read_frame(&mut stream, self.max_frame_bytes).await? else {
                 return Err(io::Error::new(
                     io::ErrorKind::UnexpectedEof,
@@ -252,14 +301,8 @@ impl Forwarder {
                 ));
             }
         };
-        let RpcResponse::Submit(res) = response else {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidData,
-                "response of the wrong kind",
-            ));
-        };
         self.put_idle(addr, stream);
-        Ok(res)
+        Ok(response)
     }
 
     fn take_idle(&self, addr: &str) -> Option<TcpStream> {

@@ -51,8 +51,10 @@ pub enum Role {
     /// A controller: one of [`QuorumConfig::voters`]. A fresh voter forms the quorum with the
     /// other voters on its first start.
     Voter,
-    /// A node that follows the committed log without voting (a broker-only node). It gets
-    /// entries once the leader adds it with [`Quorum::add_learner`].
+    /// A node that follows the committed log without voting (a broker-only node). On every
+    /// start it asks the leader (found through [`QuorumConfig::voters`]) to add it, or to update
+    /// its address; the leader can also add it with [`Quorum::add_learner`]. It never votes and
+    /// never leads.
     Learner,
 }
 
@@ -93,6 +95,10 @@ pub struct QuorumConfig {
     /// On the leader: a registered, unfenced broker not heard from (heartbeat or registration)
     /// for this long is fenced (Kafka's `broker.session.timeout.ms`).
     pub broker_session_timeout: Duration,
+    /// The address the other nodes reach this node's quorum listener at, when it is not the
+    /// bound one (a listener bound to `0.0.0.0`). A learner sends it to the leader when it
+    /// joins; `None` uses the bound address.
+    pub advertised_addr: Option<SocketAddr>,
 }
 
 /// A node's view of the quorum, for monitoring and tests.
@@ -118,6 +124,8 @@ pub struct Quorum {
     local_addr: SocketAddr,
     server: JoinHandle<()>,
     sessions: JoinHandle<()>,
+    /// A learner's task that asks the leader to add it, until it has.
+    joiner: Option<JoinHandle<()>>,
 }
 
 /// What a running node shares between its handle, its RPC server and its session task.
@@ -176,6 +184,7 @@ impl QuorumConfig {
             max_frame_bytes: 16 << 20,
             forward_timeout: Duration::from_secs(10),
             broker_session_timeout: Duration::from_secs(9),
+            advertised_addr: None,
         }
     }
 }
@@ -276,11 +285,19 @@ impl Quorum {
         });
         let server = tokio::spawn(serve(listener, Arc::clone(&node), config.max_frame_bytes));
         let sessions = tokio::spawn(watch_sessions(Arc::clone(&node)));
+        let joiner = (config.role == Role::Learner).then(|| {
+            tokio::spawn(join_as_learner(
+                Arc::clone(&node),
+                config.voters.clone(),
+                config.advertised_addr.unwrap_or(local_addr),
+            ))
+        });
         let res = Quorum {
             node,
             local_addr,
             server,
             sessions,
+            joiner,
         };
         if config.role == Role::Voter && !res.node.is_initialized().await? {
             let members: BTreeMap<u64, BasicNode> = config
@@ -476,6 +493,9 @@ impl Quorum {
     pub async fn stop(&self) -> Result<()> {
         self.server.abort();
         self.sessions.abort();
+        if let Some(joiner) = &self.joiner {
+            joiner.abort();
+        }
         let res = self.node.raft.shutdown().await;
         if let Err(error) = res {
             return Err(Error::Unavailable {
@@ -635,6 +655,61 @@ impl Node {
             outcome,
             end_offset: self.image().end_offset().0,
         })
+    }
+
+    /// A learner's request to be added (see [`join_as_learner`]), on the node that should lead:
+    /// adds `node_id` as a learner reached at `addr`, updates its address if it changed, and
+    /// does nothing if it is a learner with that address already (a restarted learner asks
+    /// again). A voter's id is refused. Does not wait for the learner to catch up.
+    pub(crate) async fn serve_join(&self, node_id: u64, addr: String) -> Result<(), WireError> {
+        // One membership change at a time; openraft refuses overlapping ones.
+        let _changing = self.propose_lock.lock().await;
+        if self.leading_term().is_none() {
+            return Err(WireError::NotLeader {
+                leader: self.leader(),
+            });
+        }
+        let (is_voter, known_addr) = {
+            let metrics = self.raft.metrics();
+            let metrics = metrics.borrow();
+            let membership = metrics.membership_config.membership();
+            (
+                membership.voter_ids().any(|voter| voter == node_id),
+                membership.get_node(&node_id).map(|node| node.addr.clone()),
+            )
+        };
+        if is_voter {
+            return Err(WireError::Refused {
+                reason: format!("node {node_id} is a voter, not a learner"),
+            });
+        }
+        let node = BasicNode::new(&addr);
+        let res = match known_addr {
+            Some(known) if known == addr => return Ok(()),
+            Some(_) => {
+                self.raft
+                    .change_membership(
+                        openraft::ChangeMembers::SetNodes(BTreeMap::from([(node_id, node)])),
+                        true,
+                    )
+                    .await
+            }
+            None => self.raft.add_learner(node_id, node, false).await,
+        };
+        match res {
+            Ok(_) => {
+                tracing::info!(node_id, %addr, "learner added");
+                Ok(())
+            }
+            Err(RaftError::APIError(ClientWriteError::ForwardToLeader(forward))) => {
+                Err(WireError::NotLeader {
+                    leader: forward.leader_id.map(NodeId),
+                })
+            }
+            Err(error) => Err(WireError::Unavailable {
+                reason: error.to_string(),
+            }),
+        }
     }
 
     /// Executes `intent` on this node, which must lead ([`Error::NotLeader`] otherwise).
@@ -882,6 +957,60 @@ fn plan_config_change(
     Ok(((), plan_alter_configs(image, &request, &rules)?))
 }
 
+/// A learner's join task: asks the leader to add this node as a learner reached at `addr`,
+/// until one does. The leader is found by asking the voters in turn and following the leader a
+/// non-leader names; attempts back off like forwarded intents.
+async fn join_as_learner(node: Arc<Node>, voters: BTreeMap<NodeId, SocketAddr>, addr: SocketAddr) {
+    let (first_backoff, max_backoff) = node.retry_backoff;
+    let mut backoff = first_backoff;
+    let mut next_voter = 0usize;
+    let mut hint: Option<String> = None;
+    let mut warned = false;
+    loop {
+        let target = match hint.take() {
+            Some(target) => target,
+            None => {
+                let Some(voter) = voters.values().nth(next_voter % voters.len().max(1)) else {
+                    tracing::warn!("a learner without voters cannot join the quorum");
+                    return;
+                };
+                next_voter = next_voter.wrapping_add(1);
+                voter.to_string()
+            }
+        };
+        let res = node
+            .forwarder
+            .join(
+                &target,
+                node.node_id.0,
+                &addr.to_string(),
+                node.forward_timeout,
+            )
+            .await;
+        match res {
+            Ok(Ok(())) => {
+                tracing::info!(node_id = %node.node_id, %addr, "joined the quorum as a learner");
+                return;
+            }
+            Ok(Err(WireError::NotLeader { leader })) => {
+                // The leader is a voter: its address is in the configured voters (this node
+                // may have no membership yet).
+                hint = leader
+                    .and_then(|leader| voters.get(&leader))
+                    .map(SocketAddr::to_string);
+            }
+            Ok(Err(error)) if !warned => {
+                warned = true;
+                tracing::warn!(%target, ?error, "joining the quorum as a learner failed; retrying");
+            }
+            Ok(Err(error)) => tracing::debug!(%target, ?error, "joining the quorum failed"),
+            Err(error) => tracing::debug!(%target, %error, "joining the quorum failed"),
+        }
+        tokio::time::sleep(backoff).await;
+        backoff = backoff.saturating_mul(2).min(max_backoff);
+    }
+}
+
 /// The session task: every few hundredths of the session timeout, checks whether this node
 /// leads and fences brokers whose session expired. It runs on every node; only a leader acts.
 async fn watch_sessions(node: Arc<Node>) {
@@ -910,6 +1039,9 @@ impl Drop for Quorum {
         // stops once its last handle (the node's) is gone.
         self.server.abort();
         self.sessions.abort();
+        if let Some(joiner) = &self.joiner {
+            joiner.abort();
+        }
     }
 }
 

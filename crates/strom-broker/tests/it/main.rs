@@ -15,4 +15,5 @@ mod idempotence;
 mod produce_fetch;
 mod rdkafka_client;
 mod replication;
+mod roles;
 mod server;
