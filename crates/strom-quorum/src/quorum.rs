@@ -461,25 +461,12 @@ impl Quorum {
         Ok(())
     }
 
-    /// On the leader: adds a learner that follows the committed log at `addr`, and waits until
-    /// it has caught up.
+    /// On the leader: adds a learner that follows the committed log at `addr` (or updates its
+    /// address), once the membership change is committed; the learner catches up on its own.
     pub async fn add_learner(&self, node_id: NodeId, addr: SocketAddr) -> Result<()> {
-        match self
-            .node
-            .raft
-            .add_learner(node_id.0, BasicNode::new(addr), true)
-            .await
-        {
-            Ok(_) => Ok(()),
-            Err(RaftError::APIError(ClientWriteError::ForwardToLeader(forward))) => {
-                Err(Error::NotLeader {
-                    leader: forward.leader_id.map(NodeId),
-                })
-            }
-            Err(error) => Err(Error::Unavailable {
-                reason: error.to_string(),
-            }),
-        }
+        // The same path as a learner's own join: one membership change at a time (a learner
+        // that asks by itself at the same moment is not refused), and idempotent.
+        Ok(self.node.serve_join(node_id.0, addr.to_string()).await?)
     }
 
     /// Stops the node: Raft, its RPC listener and connections, and the session task. The
