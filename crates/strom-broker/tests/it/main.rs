@@ -14,5 +14,6 @@ mod groups;
 mod idempotence;
 mod produce_fetch;
 mod rdkafka_client;
+mod reassign;
 mod replication;
 mod server;
