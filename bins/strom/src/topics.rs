@@ -1,9 +1,11 @@
-//! `strom topics create|list|describe|delete|alter`: topic administration through
-//! `strom-admin`. `alter` only grows the partition count; configs are `strom configs alter`.
+//! `strom topics create|list|describe|delete|alter|reassign|reassignments`: topic
+//! administration through `strom-admin`. `alter` only grows the partition count; configs are
+//! `strom configs alter`. `reassign` moves one partition to other brokers (or cancels its move)
+//! and `reassignments` lists the moves in progress; neither plans where partitions should go.
 
 use clap::{Args, Subcommand};
 use serde_json::{Value, json};
-use strom_admin::NewTopic;
+use strom_admin::{NewTopic, TopicPartition};
 
 use crate::Context;
 use crate::table::Table;
@@ -21,6 +23,27 @@ pub enum TopicsCommand {
     Delete(TopicArg),
     /// Grow a topic's partition count.
     Alter(AlterArgs),
+    /// Move a partition to other brokers, or cancel its move in progress.
+    Reassign(ReassignArgs),
+    /// List the partition moves in progress.
+    Reassignments(DescribeArgs),
+}
+
+/// Arguments of `topics reassign`.
+#[derive(Debug, Args)]
+pub struct ReassignArgs {
+    /// The topic.
+    #[arg(long)]
+    topic: String,
+    /// The partition.
+    #[arg(long)]
+    partition: i32,
+    /// The target brokers, comma-separated, preferred leader first.
+    #[arg(long, value_delimiter = ',', required_unless_present = "cancel")]
+    replicas: Vec<i32>,
+    /// Cancel the move in progress instead (the partition goes back to its replicas before it).
+    #[arg(long, conflicts_with = "replicas")]
+    cancel: bool,
 }
 
 /// Arguments of `topics create`.
@@ -120,6 +143,48 @@ pub async fn run(context: &Context, command: TopicsCommand) -> anyhow::Result<()
                 "Topic {} now has {} partitions.",
                 args.topic, args.partitions
             );
+        }
+        TopicsCommand::Reassign(args) => {
+            let topic_partition = TopicPartition {
+                topic: args.topic.clone(),
+                partition: args.partition,
+            };
+            let target = (!args.cancel).then(|| args.replicas.clone());
+            admin
+                .alter_partition_reassignments(&[(topic_partition, target)])
+                .await?;
+            if args.cancel {
+                println!(
+                    "Cancelled the move of partition {}-{}.",
+                    args.topic, args.partition
+                );
+            } else {
+                println!(
+                    "Moving partition {}-{} to brokers {:?}.",
+                    args.topic, args.partition, args.replicas
+                );
+            }
+        }
+        TopicsCommand::Reassignments(args) => {
+            let mut table = Table::new(&["topic", "partition", "replicas", "adding", "removing"]);
+            for reassignment in admin.list_partition_reassignments(None).await? {
+                let topic_partition = &reassignment.topic_partition;
+                if args
+                    .topic
+                    .as_ref()
+                    .is_some_and(|topic| *topic != topic_partition.topic)
+                {
+                    continue;
+                }
+                table.row(vec![
+                    json!(topic_partition.topic),
+                    json!(topic_partition.partition),
+                    json!(reassignment.replicas),
+                    json!(reassignment.adding_replicas),
+                    json!(reassignment.removing_replicas),
+                ]);
+            }
+            print!("{}", table.render(context.output));
         }
     }
     admin.close().await;

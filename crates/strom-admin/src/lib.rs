@@ -1,7 +1,8 @@
 //! strom-admin: Strom's admin client. [`Admin`] creates, deletes, lists and describes topics,
 //! adds partitions, describes and incrementally alters configs, deletes records, lists,
 //! describes and deletes consumer groups, lists offsets (earliest, latest, by timestamp),
-//! computes group lag and resets group offsets, and describes the cluster. Results are typed
+//! computes group lag and resets group offsets, moves partitions between brokers and lists the
+//! moves in progress, and describes the cluster. Results are typed
 //! values; a wire error code becomes [`Error::Broker`], which names the code and the message.
 //!
 //! It speaks the Kafka protocol through `strom-client`, so it works against any
@@ -26,6 +27,7 @@ mod configs;
 mod error;
 mod groups;
 mod offsets;
+mod reassignments;
 mod topics;
 
 pub use crate::admin::{Admin, BrokerDescription, ClusterDescription};
@@ -33,6 +35,7 @@ pub use crate::configs::{AlterConfigOp, ConfigEntry, ConfigResource, ConfigSourc
 pub use crate::error::{Error, Result};
 pub use crate::groups::{GroupDescription, GroupListing, MemberDescription};
 pub use crate::offsets::{ListedOffset, OffsetSpec, PartitionLag, ResetSpec};
+pub use crate::reassignments::PartitionReassignment;
 pub use crate::topics::{NewTopic, PartitionDescription, TopicDescription, TopicListing};
 pub use strom_client::{ClientConfig, TopicPartition};
 pub use strom_record::{Offset, Timestamp};

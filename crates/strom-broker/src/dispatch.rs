@@ -50,6 +50,8 @@ pub const ADVERTISED: &[ApiKey] = &[
     ApiKey::DescribeGroups,
     ApiKey::DeleteGroups,
     ApiKey::TxnOffsetCommit,
+    ApiKey::AlterPartitionReassignments,
+    ApiKey::ListPartitionReassignments,
 ];
 
 /// Handles one request frame.
@@ -250,6 +252,12 @@ fn handle_blocking(broker: &Broker, request: Request, version: i16) -> Option<Re
         Request::TxnOffsetCommit(request) => Response::from(handlers::txn_offset_commit::handle(
             broker, request, version,
         )),
+        Request::AlterPartitionReassignments(request) => Response::from(
+            handlers::alter_partition_reassignments::handle(broker, request, version),
+        ),
+        Request::ListPartitionReassignments(request) => Response::from(
+            handlers::list_partition_reassignments::handle(broker, request),
+        ),
         _ => return None,
     };
     Some(res)

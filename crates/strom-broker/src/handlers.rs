@@ -3,6 +3,7 @@
 //! wire error codes here, in the functions below, and nowhere else.
 
 pub mod alter_configs;
+pub mod alter_partition_reassignments;
 pub mod api_versions;
 pub mod create_partitions;
 pub mod create_topics;
@@ -21,6 +22,7 @@ pub mod join_group;
 pub mod leave_group;
 pub mod list_groups;
 pub mod list_offsets;
+pub mod list_partition_reassignments;
 pub mod metadata;
 pub mod offset_commit;
 pub mod offset_delete;
@@ -53,6 +55,8 @@ pub fn metadata_error_code(error: &strom_metadata::Error) -> ErrorCode {
         E::InvalidReplicaAssignment { .. } => ErrorCode::InvalidReplicaAssignment,
         E::InvalidConfig { .. } => ErrorCode::InvalidConfig,
         E::InvalidRegistration { .. } | E::UnknownBroker { .. } => ErrorCode::InvalidRequest,
+        E::UnknownPartition { .. } => ErrorCode::UnknownTopicOrPartition,
+        E::NoReassignmentInProgress { .. } => ErrorCode::NoReassignmentInProgress,
         _ => ErrorCode::KafkaStorageError,
     }
 }

@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use strom_metadata::{
     AlterConfigs, AlterPartition, BrokerId, BrokerRegistration, ConfigRules, CreatePartitions,
     CreateTopic, CreatedTopic, DeletedTopic, LocalController, MetadataImage, Mode, PartitionImage,
-    TopicRef, plan_alter_configs, plan_create_partitions, plan_create_topic,
+    Reassignment, TopicRef, plan_alter_configs, plan_create_partitions, plan_create_topic,
 };
 
 /// An outcome of the wrong kind for its intent (a bug in the quorum crate).
@@ -221,6 +221,24 @@ impl Plane {
                 Outcome::AlteredPartition(partition) => Ok(partition),
                 other => Err(unexpected(&other)),
             },
+        }
+    }
+
+    /// Starts, replaces or cancels partition reassignments; each gets its own result. On a
+    /// single node the only registered broker is the only valid target, so a move elsewhere is
+    /// `InvalidReplicaAssignment`.
+    pub fn alter_partition_reassignments(
+        &self,
+        reassignments: &[Reassignment],
+    ) -> Result<ItemResults<()>, Error> {
+        match self {
+            Plane::Local(controller) => Ok(Plane::local(controller).reassign(reassignments)?),
+            Plane::Quorum { .. } => {
+                match self.submit(Intent::AlterPartitionReassignments(reassignments.to_vec()))? {
+                    Outcome::AlteredReassignments(res) => Ok(res),
+                    other => Err(unexpected(&other)),
+                }
+            }
         }
     }
 

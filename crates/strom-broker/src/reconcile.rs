@@ -2,8 +2,9 @@
 //! its local state in line with it. For every partition with a replica on this broker: its log
 //! exists; it leads the partition if the image says so (at the image's leader epoch, with the
 //! image's ISR) and otherwise follows the leader through the replica fetchers; logs of topics the
-//! image no longer has are deleted. With one node and no quorum every partition is led here and
-//! this is what opening the logs does.
+//! image no longer has are deleted, and so are logs of partitions a reassignment moved off this
+//! broker (once it is no longer among their replicas). With one node and no quorum every
+//! partition is led here and this is what opening the logs does.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -124,7 +125,39 @@ impl Broker {
             tracing::info!(partition = %topic_partition, "log of a deleted topic removed");
         }
         self.apply_effects(effects)?;
+        // Stop following before deleting: a fetch in flight then finds the partition no longer
+        // current (or its log gone) and skips it.
         self.set_followed(followed);
+        let deleted = self.with_logs(|logs| {
+            let moved_away: Vec<TopicPartition> = logs
+                .manager
+                .partitions()
+                .filter(|topic_partition| {
+                    image
+                        .partition(
+                            &topic_partition.topic,
+                            PartitionIndex(topic_partition.partition),
+                        )
+                        .is_some_and(|partition| !partition.replicas.contains(&node_id))
+                })
+                .cloned()
+                .collect();
+            let mut res = Vec::new();
+            for topic_partition in moved_away {
+                logs.replication.resign(&topic_partition);
+                logs.producers.remove(&topic_partition);
+                logs.manager.delete_log(&topic_partition)?;
+                res.push(topic_partition);
+            }
+            Ok::<Vec<TopicPartition>, Error>(res)
+        })??;
+        for topic_partition in deleted {
+            self.forget_watch(&topic_partition);
+            tracing::info!(
+                partition = %topic_partition,
+                "no longer a replica after a reassignment; log deleted"
+            );
+        }
         Ok(())
     }
 }

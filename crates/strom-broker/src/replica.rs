@@ -164,6 +164,10 @@ impl Replication {
             self.lead(topic_partition, partition, log, config, now)?;
             return Ok(LeaderChange::Started);
         }
+        self.sync_replicas(topic_partition, partition, log, now, effects)?;
+        let Some(leader) = self.leaders.get_mut(topic_partition) else {
+            return Ok(LeaderChange::Unchanged);
+        };
         if partition.partition_epoch.0 > leader.partition_epoch().0 {
             let isr: Vec<BrokerId> = partition.isr.iter().copied().map(replica_id).collect();
             let actions = leader
@@ -172,6 +176,35 @@ impl Replication {
             self.execute(topic_partition, log, actions, effects);
         }
         Ok(LeaderChange::Unchanged)
+    }
+
+    /// A reassignment changed the replicas of a partition led here at the same leader epoch:
+    /// the leader starts tracking new followers and forgets removed ones.
+    fn sync_replicas(
+        &mut self,
+        topic_partition: &TopicPartition,
+        partition: &PartitionImage,
+        log: &mut Log,
+        now: TimeMs,
+        effects: &mut Effects,
+    ) -> Result<(), Error> {
+        let Some(leader) = self.leaders.get_mut(topic_partition) else {
+            return Ok(());
+        };
+        let replicas: Vec<BrokerId> = partition.replicas.iter().copied().map(replica_id).collect();
+        if leader.replicas() == replicas.as_slice() {
+            return Ok(());
+        }
+        let actions = leader
+            .on_replicas_changed(&replicas, now)
+            .map_err(|error| Error::Replication(error.to_string()))?;
+        tracing::info!(
+            partition = %topic_partition,
+            replicas = ?partition.replicas,
+            "replicas changed"
+        );
+        self.execute(topic_partition, log, actions, effects);
+        Ok(())
     }
 
     /// Stops leading `topic_partition`: its waiting requests fail with NOT_LEADER.
@@ -321,6 +354,18 @@ impl Replication {
             leader.on_isr_proposal_failed(&proposal);
             return Ok(());
         }
+        if partition.leader != Some(self.node_id)
+            || partition.leader_epoch.0 != leader.leader_epoch().0
+        {
+            // The change also moved the leadership (a reassignment completed and this broker
+            // left the replicas): reconciling with the image resigns or leads anew.
+            leader.on_isr_proposal_failed(&proposal);
+            return Ok(());
+        }
+        self.sync_replicas(&topic_partition, partition, log, now, effects)?;
+        let Some(leader) = self.leaders.get_mut(&topic_partition) else {
+            return Ok(());
+        };
         let isr: Vec<BrokerId> = partition.isr.iter().copied().map(replica_id).collect();
         let actions = leader
             .on_isr_committed(&isr, PartitionEpoch(partition.partition_epoch.0), now)

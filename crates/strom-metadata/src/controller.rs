@@ -1,6 +1,7 @@
 //! The controller's decisions: admin intents (create topics, delete topics, create partitions,
-//! alter configs, register and fence brokers) checked against an image with Kafka's rules and
-//! turned into the records that carry them out.
+//! alter configs, register and fence brokers, reassign partitions) checked against an image with
+//! Kafka's rules and turned into the records that carry them out. Planners that change an ISR or
+//! a broker's fencing also complete the partition reassignments their change made complete.
 //!
 //! Every function here is pure: it reads an image and returns records (or the error the broker
 //! maps to a wire code). Nothing is written; the caller commits the records (today
@@ -15,7 +16,8 @@ use crate::ids::{BrokerId, LeaderEpoch, PartitionEpoch, PartitionIndex, TopicId}
 use crate::image::{MetadataImage, PartitionImage, TopicImage, first_duplicate};
 use crate::placement::place_replicas;
 use crate::record::{
-    BrokerRegistration, ConfigResource, MetadataRecord, PartitionChangeRecord, PartitionRecord,
+    BrokerRegistration, ConfigResource, MetadataRecord, PartitionChangeRecord,
+    PartitionReassignmentRecord, PartitionRecord,
 };
 use crate::{Error, Result};
 
@@ -491,7 +493,7 @@ pub fn plan_register_broker(
     } else {
         records.extend(elect_where_leaderless(image, registration.broker_id));
     }
-    Ok(records)
+    Ok(with_completed_reassignments(image, records))
 }
 
 /// Plans fencing a broker: it leaves every ISR it is not the last member of, and its partitions
@@ -508,7 +510,7 @@ pub fn plan_fence_broker(
     }
     let mut records = vec![MetadataRecord::FenceBroker { broker_id }];
     records.extend(leave_partitions(image, broker_id));
-    Ok(records)
+    Ok(with_completed_reassignments(image, records))
 }
 
 /// Plans unfencing a broker: leaderless partitions whose ISR contains it get it as leader.
@@ -524,7 +526,7 @@ pub fn plan_unfence_broker(
     }
     let mut records = vec![MetadataRecord::UnfenceBroker { broker_id }];
     records.extend(elect_where_leaderless(image, broker_id));
-    Ok(records)
+    Ok(with_completed_reassignments(image, records))
 }
 
 /// An ISR change proposed by a partition's leader (Kafka's AlterPartition).
@@ -595,11 +597,322 @@ pub fn plan_alter_partition(
     let mut isr = change.isr.clone();
     isr.sort_unstable();
     isr.dedup();
-    Ok(
-        change_record(topic, change.partition, partition, isr, partition.leader)
-            .into_iter()
+    let records = change_record(topic, change.partition, partition, isr, partition.leader)
+        .into_iter()
+        .collect();
+    Ok(with_completed_reassignments(image, records))
+}
+
+/// A reassignment of one partition (AlterPartitionReassignments): move it to `target`, or
+/// cancel the move in progress (`None`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reassignment {
+    /// The topic.
+    pub topic: String,
+    /// The partition.
+    pub partition: PartitionIndex,
+    /// The target replicas, preferred leader first, or `None` to cancel.
+    pub target: Option<Vec<BrokerId>>,
+    /// Whether the target may have another number of replicas than the partition had before
+    /// the move (AlterPartitionReassignments v1's `AllowReplicationFactorChange`).
+    pub allow_replication_factor_change: bool,
+}
+
+/// A partition's reassignment in progress, as ListPartitionReassignments reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OngoingReassignment {
+    /// The topic.
+    pub topic: String,
+    /// The partition.
+    pub partition: PartitionIndex,
+    /// All current replicas (target first, then those being removed).
+    pub replicas: Vec<BrokerId>,
+    /// The replicas being added.
+    pub adding_replicas: Vec<BrokerId>,
+    /// The replicas being removed.
+    pub removing_replicas: Vec<BrokerId>,
+}
+
+/// Plans a partition reassignment with KIP-455's rules. A target `T` makes the replicas `T`
+/// followed by the current replicas not in `T`, adding `T` minus the current replicas and
+/// removing the current replicas not in `T`; a new target replaces a move in progress. The move
+/// completes as soon as every member of `T` is in the ISR (at once, if they are already). `None`
+/// cancels: the replicas go back to those before the move, and the added ones leave the ISR.
+///
+/// Errors: unknown topic (`UnknownTopic`) or partition (`UnknownPartition`); a target that is
+/// empty, repeats a broker or names an unregistered one (`InvalidReplicaAssignment`); a target
+/// of another size when that is not allowed (`InvalidReplicationFactor`); a cancel with nothing
+/// in progress (`NoReassignmentInProgress`), or one that would leave no ISR member
+/// (`InvalidReplicaAssignment`).
+pub fn plan_reassign(
+    image: &MetadataImage,
+    reassignment: &Reassignment,
+) -> Result<Vec<MetadataRecord>> {
+    let name = &reassignment.topic;
+    let Some(topic) = image.topic(name) else {
+        return Err(Error::UnknownTopic { name: name.clone() });
+    };
+    let Some(partition) = topic.partition(reassignment.partition) else {
+        return Err(Error::UnknownPartition {
+            topic: name.clone(),
+            partition: reassignment.partition,
+        });
+    };
+    let invalid = |reason: String| Error::InvalidReplicaAssignment {
+        topic: name.clone(),
+        reason: format!("partition {}: {reason}", reassignment.partition),
+    };
+    let usable = |broker_id: &BrokerId| {
+        image
+            .broker(*broker_id)
+            .is_some_and(|broker| !broker.fenced)
+    };
+    let (replicas, adding, removing, isr, leader) = match &reassignment.target {
+        None => {
+            if !partition.is_reassigning() {
+                return Err(Error::NoReassignmentInProgress {
+                    topic: name.clone(),
+                    partition: reassignment.partition,
+                });
+            }
+            let replicas = partition.original_replicas();
+            let isr: Vec<BrokerId> = partition
+                .isr
+                .iter()
+                .copied()
+                .filter(|member| replicas.contains(member))
+                .collect();
+            if isr.is_empty() {
+                return Err(invalid(
+                    "cancelling would leave no in-sync replica".to_owned(),
+                ));
+            }
+            let leader = match partition.leader {
+                Some(leader) if isr.contains(&leader) => Some(leader),
+                _ => replicas
+                    .iter()
+                    .copied()
+                    .find(|replica| isr.contains(replica) && usable(replica)),
+            };
+            (replicas, Vec::new(), Vec::new(), isr, leader)
+        }
+        Some(target) => {
+            if target.is_empty() {
+                return Err(invalid("the target replicas are empty".to_owned()));
+            }
+            if let Some(duplicate) = first_duplicate(target) {
+                return Err(invalid(format!(
+                    "broker {duplicate} appears more than once in the target"
+                )));
+            }
+            if let Some(unknown) = target
+                .iter()
+                .find(|broker_id| image.broker(**broker_id).is_none())
+            {
+                return Err(invalid(format!("broker {unknown} is not registered")));
+            }
+            let original = partition.original_replicas();
+            if !reassignment.allow_replication_factor_change && target.len() != original.len() {
+                return Err(Error::InvalidReplicationFactor {
+                    topic: name.clone(),
+                    reason: format!(
+                        "partition {} has {} replicas and the target {}, but the replication \
+                         factor may not change",
+                        reassignment.partition,
+                        original.len(),
+                        target.len()
+                    ),
+                });
+            }
+            let current = &partition.replicas;
+            let mut replicas = target.clone();
+            replicas.extend(current.iter().copied().filter(|r| !target.contains(r)));
+            let adding: Vec<BrokerId> = target
+                .iter()
+                .copied()
+                .filter(|r| !current.contains(r))
+                .collect();
+            let removing: Vec<BrokerId> = current
+                .iter()
+                .copied()
+                .filter(|r| !target.contains(r))
+                .collect();
+            (
+                replicas,
+                adding,
+                removing,
+                partition.isr.clone(),
+                partition.leader,
+            )
+        }
+    };
+    let next = PartitionImage {
+        replicas,
+        isr,
+        leader,
+        leader_epoch: partition.leader_epoch,
+        partition_epoch: partition.partition_epoch,
+        adding_replicas: adding,
+        removing_replicas: removing,
+    };
+    let mut records = Vec::new();
+    if next.replicas != partition.replicas
+        || next.adding_replicas != partition.adding_replicas
+        || next.removing_replicas != partition.removing_replicas
+        || next.isr != partition.isr
+        || next.leader != partition.leader
+    {
+        records.push(reassignment_record(
+            topic,
+            reassignment.partition,
+            partition,
+            &next,
+        ));
+    }
+    Ok(with_completed_reassignments(image, records))
+}
+
+/// The reassignments in progress, by topic name and partition; only those of `partitions`
+/// when given (unknown ones are left out, as Kafka does).
+pub fn ongoing_reassignments(
+    image: &MetadataImage,
+    partitions: Option<&[(String, PartitionIndex)]>,
+) -> Vec<OngoingReassignment> {
+    let ongoing = |topic: &TopicImage, index: PartitionIndex| {
+        let partition = topic.partition(index)?;
+        if !partition.is_reassigning() {
+            return None;
+        }
+        Some(OngoingReassignment {
+            topic: topic.name.clone(),
+            partition: index,
+            replicas: partition.replicas.clone(),
+            adding_replicas: partition.adding_replicas.clone(),
+            removing_replicas: partition.removing_replicas.clone(),
+        })
+    };
+    match partitions {
+        Some(partitions) => partitions
+            .iter()
+            .filter_map(|(name, index)| ongoing(image.topic(name)?, *index))
             .collect(),
-    )
+        None => {
+            let mut res = Vec::new();
+            for_each_partition(image, |topic, index, _| res.extend(ongoing(topic, index)));
+            res
+        }
+    }
+}
+
+/// `records` followed by the records that complete every reassignment they made complete
+/// (each in-progress move whose target replicas are all in the ISR after `records`).
+fn with_completed_reassignments(
+    image: &MetadataImage,
+    mut records: Vec<MetadataRecord>,
+) -> Vec<MetadataRecord> {
+    if records.is_empty() {
+        return records;
+    }
+    let mut after = image.clone();
+    for record in &records {
+        if after.apply(record).is_err() {
+            // The image refuses the plan anyway when it is committed; nothing to complete.
+            return records;
+        }
+    }
+    // A broker's fencing state changes who may lead, so every move is checked then; otherwise
+    // only the partitions the records changed.
+    let every = records.iter().any(|record| {
+        matches!(
+            record,
+            MetadataRecord::RegisterBroker(_)
+                | MetadataRecord::FenceBroker { .. }
+                | MetadataRecord::UnfenceBroker { .. }
+        )
+    });
+    let touched: BTreeSet<(TopicId, PartitionIndex)> = records
+        .iter()
+        .filter_map(|record| match record {
+            MetadataRecord::PartitionChange(change) => Some((change.topic_id, change.partition)),
+            MetadataRecord::PartitionReassignment(change) => {
+                Some((change.topic_id, change.partition))
+            }
+            _ => None,
+        })
+        .collect();
+    for_each_partition(&after, |topic, index, partition| {
+        if every || touched.contains(&(topic.topic_id, index)) {
+            records.extend(completion_record(&after, topic, index, partition));
+        }
+    });
+    records
+}
+
+/// The record completing a partition's reassignment, if one is in progress and every target
+/// replica is in the ISR: the replicas become the target, the ISR keeps only target replicas,
+/// and a leader outside the target hands over to the first target replica in the ISR that is
+/// unfenced (the move waits while there is none).
+fn completion_record(
+    image: &MetadataImage,
+    topic: &TopicImage,
+    index: PartitionIndex,
+    partition: &PartitionImage,
+) -> Option<MetadataRecord> {
+    if !partition.is_reassigning() {
+        return None;
+    }
+    let target = partition.target_replicas();
+    if !target.iter().all(|replica| partition.isr.contains(replica)) {
+        return None;
+    }
+    let isr: Vec<BrokerId> = partition
+        .isr
+        .iter()
+        .copied()
+        .filter(|member| target.contains(member))
+        .collect();
+    let leader = match partition.leader {
+        Some(leader) if target.contains(&leader) => Some(leader),
+        _ => Some(target.iter().copied().find(|replica| {
+            isr.contains(replica) && image.broker(*replica).is_some_and(|broker| !broker.fenced)
+        })?),
+    };
+    let next = PartitionImage {
+        replicas: target,
+        isr,
+        leader,
+        leader_epoch: partition.leader_epoch,
+        partition_epoch: partition.partition_epoch,
+        adding_replicas: Vec::new(),
+        removing_replicas: Vec::new(),
+    };
+    Some(reassignment_record(topic, index, partition, &next))
+}
+
+/// A `PartitionReassignment` from `partition` to `next`'s replicas, ISR and leader, with the
+/// epochs bumped as the image requires.
+fn reassignment_record(
+    topic: &TopicImage,
+    index: PartitionIndex,
+    partition: &PartitionImage,
+    next: &PartitionImage,
+) -> MetadataRecord {
+    let leader_epoch = if next.leader == partition.leader {
+        partition.leader_epoch
+    } else {
+        LeaderEpoch(partition.leader_epoch.0.wrapping_add(1))
+    };
+    MetadataRecord::PartitionReassignment(PartitionReassignmentRecord {
+        topic_id: topic.topic_id,
+        partition: index,
+        replicas: next.replicas.clone(),
+        adding_replicas: next.adding_replicas.clone(),
+        removing_replicas: next.removing_replicas.clone(),
+        isr: next.isr.clone(),
+        leader: next.leader,
+        leader_epoch,
+        partition_epoch: PartitionEpoch(partition.partition_epoch.0.wrapping_add(1)),
+    })
 }
 
 /// The records that take `broker_id` out of every ISR it is not the last member of, and give

@@ -5,7 +5,7 @@
 use std::io;
 use std::path::PathBuf;
 
-use crate::ids::{BrokerId, ClusterId, MetadataOffset, TopicId};
+use crate::ids::{BrokerId, ClusterId, MetadataOffset, PartitionIndex, TopicId};
 use crate::record::ConfigResource;
 
 /// Errors of this crate.
@@ -199,4 +199,20 @@ pub enum Error {
     /// Any other I/O error.
     #[error("metadata i/o error")]
     Io(#[from] io::Error),
+    /// The topic exists but has no such partition (`UNKNOWN_TOPIC_OR_PARTITION`).
+    #[error("topic {topic} has no partition {partition}")]
+    UnknownPartition {
+        /// The topic.
+        topic: String,
+        /// The partition asked for.
+        partition: PartitionIndex,
+    },
+    /// A reassignment was cancelled where none is in progress (`NO_REASSIGNMENT_IN_PROGRESS`).
+    #[error("no reassignment of partition {partition} of topic {topic} is in progress")]
+    NoReassignmentInProgress {
+        /// The topic.
+        topic: String,
+        /// The partition.
+        partition: PartitionIndex,
+    },
 }

@@ -18,8 +18,8 @@ use crate::ids::{
     BrokerId, ClusterId, LeaderEpoch, MetadataOffset, PartitionEpoch, PartitionIndex, TopicId,
 };
 use crate::record::{
-    BrokerRegistration, ConfigResource, MetadataRecord, PartitionChangeRecord, PartitionRecord,
-    RecordBatch,
+    BrokerRegistration, ConfigResource, MetadataRecord, PartitionChangeRecord,
+    PartitionReassignmentRecord, PartitionRecord, RecordBatch,
 };
 use crate::{Error, Result};
 
@@ -61,6 +61,12 @@ pub struct PartitionImage {
     pub leader_epoch: LeaderEpoch,
     /// The partition epoch.
     pub partition_epoch: PartitionEpoch,
+    /// Replicas a reassignment in progress is adding (empty when nothing moves). They are in
+    /// `replicas` already.
+    pub adding_replicas: Vec<BrokerId>,
+    /// Replicas a reassignment in progress will remove once the target replicas (`replicas`
+    /// without these) are all in the ISR (empty when nothing moves).
+    pub removing_replicas: Vec<BrokerId>,
 }
 
 static NO_CONFIGS: BTreeMap<String, String> = BTreeMap::new();
@@ -167,6 +173,20 @@ impl MetadataImage {
                 partition.leader_epoch = change.leader_epoch;
                 partition.partition_epoch = change.partition_epoch;
             }
+            MetadataRecord::PartitionReassignment(change) => {
+                let next = self
+                    .check_partition_reassignment(change)
+                    .map_err(contradiction)?;
+                let topic = self
+                    .topics
+                    .get_mut(&change.topic_id)
+                    .expect("check_partition_reassignment found the topic");
+                let partition = Arc::make_mut(topic)
+                    .partitions
+                    .get_mut(change.partition.0 as usize)
+                    .expect("check_partition_reassignment found the partition");
+                *partition = next;
+            }
             MetadataRecord::RemoveTopic { topic_id } => {
                 let Some(topic) = self.topics.remove(topic_id) else {
                     return Err(contradiction(format!("topic id {topic_id} does not exist")));
@@ -250,6 +270,14 @@ impl MetadataImage {
                 topic_id: topic.topic_id,
             });
             for (index, partition) in (0u32..).zip(&topic.partitions) {
+                let moving = partition.is_reassigning();
+                // A move in progress is carried by a `PartitionReassignment` record after the
+                // `Partition` record, which must then hold the epoch before it.
+                let partition_epoch = if moving {
+                    PartitionEpoch(partition.partition_epoch.0.wrapping_sub(1))
+                } else {
+                    partition.partition_epoch
+                };
                 res.push(MetadataRecord::Partition(PartitionRecord {
                     topic_id: topic.topic_id,
                     partition: PartitionIndex(index),
@@ -257,8 +285,23 @@ impl MetadataImage {
                     isr: partition.isr.clone(),
                     leader: partition.leader,
                     leader_epoch: partition.leader_epoch,
-                    partition_epoch: partition.partition_epoch,
+                    partition_epoch,
                 }));
+                if moving {
+                    res.push(MetadataRecord::PartitionReassignment(
+                        PartitionReassignmentRecord {
+                            topic_id: topic.topic_id,
+                            partition: PartitionIndex(index),
+                            replicas: partition.replicas.clone(),
+                            adding_replicas: partition.adding_replicas.clone(),
+                            removing_replicas: partition.removing_replicas.clone(),
+                            isr: partition.isr.clone(),
+                            leader: partition.leader,
+                            leader_epoch: partition.leader_epoch,
+                            partition_epoch: partition.partition_epoch,
+                        },
+                    ));
+                }
             }
             push_configs(
                 &mut res,
@@ -375,6 +418,8 @@ impl MetadataImage {
             leader: record.leader,
             leader_epoch: record.leader_epoch,
             partition_epoch: record.partition_epoch,
+            adding_replicas: Vec::new(),
+            removing_replicas: Vec::new(),
         };
         check_leader_and_isr(&res)?;
         Ok(res)
@@ -413,7 +458,117 @@ impl MetadataImage {
             leader: change.leader,
             leader_epoch: change.leader_epoch,
             partition_epoch: change.partition_epoch,
+            adding_replicas: current.adding_replicas.clone(),
+            removing_replicas: current.removing_replicas.clone(),
         })
+    }
+
+    /// Checks a replica set change against the partition and returns the partition after it.
+    fn check_partition_reassignment(
+        &self,
+        change: &PartitionReassignmentRecord,
+    ) -> Result<PartitionImage, String> {
+        let Some(topic) = self.topics.get(&change.topic_id) else {
+            return Err(format!("topic id {} does not exist", change.topic_id));
+        };
+        let Some(current) = topic.partition(change.partition) else {
+            return Err(format!(
+                "topic {} has no partition {}",
+                topic.name, change.partition
+            ));
+        };
+        if change.partition_epoch.0 != current.partition_epoch.0.wrapping_add(1) {
+            return Err(format!(
+                "partition epoch {} does not follow {}",
+                change.partition_epoch, current.partition_epoch
+            ));
+        }
+        let expected_leader_epoch = if change.leader == current.leader {
+            current.leader_epoch.0
+        } else {
+            current.leader_epoch.0.wrapping_add(1)
+        };
+        if change.leader_epoch.0 != expected_leader_epoch {
+            return Err(format!(
+                "leader epoch {} should be {expected_leader_epoch}",
+                change.leader_epoch
+            ));
+        }
+        if change.replicas.is_empty() {
+            return Err("the new replicas are empty".to_owned());
+        }
+        if let Some(duplicate) = first_duplicate(&change.replicas) {
+            return Err(format!("broker {duplicate} appears twice in the replicas"));
+        }
+        if let Some(unknown) = change
+            .replicas
+            .iter()
+            .find(|broker_id| !self.brokers.contains_key(broker_id))
+        {
+            return Err(format!("replica broker {unknown} is not registered"));
+        }
+        for (name, moving) in [
+            ("adding", &change.adding_replicas),
+            ("removing", &change.removing_replicas),
+        ] {
+            if let Some(duplicate) = first_duplicate(moving) {
+                return Err(format!("broker {duplicate} appears twice in {name}"));
+            }
+            if let Some(outsider) = moving
+                .iter()
+                .find(|broker_id| !change.replicas.contains(broker_id))
+            {
+                return Err(format!("{name} member {outsider} is not a replica"));
+            }
+        }
+        if let Some(both) = change
+            .adding_replicas
+            .iter()
+            .find(|broker_id| change.removing_replicas.contains(broker_id))
+        {
+            return Err(format!("broker {both} is both added and removed"));
+        }
+        if change.removing_replicas.len() >= change.replicas.len() {
+            return Err("every replica is being removed".to_owned());
+        }
+        let res = PartitionImage {
+            replicas: change.replicas.clone(),
+            isr: change.isr.clone(),
+            leader: change.leader,
+            leader_epoch: change.leader_epoch,
+            partition_epoch: change.partition_epoch,
+            adding_replicas: change.adding_replicas.clone(),
+            removing_replicas: change.removing_replicas.clone(),
+        };
+        check_leader_and_isr(&res)?;
+        Ok(res)
+    }
+}
+
+impl PartitionImage {
+    /// Whether a reassignment is in progress (some replica is being added or removed).
+    pub fn is_reassigning(&self) -> bool {
+        !self.adding_replicas.is_empty() || !self.removing_replicas.is_empty()
+    }
+
+    /// The replicas the partition will have once its reassignment completes (all of them when
+    /// nothing moves), in order.
+    pub fn target_replicas(&self) -> Vec<BrokerId> {
+        self.replicas
+            .iter()
+            .copied()
+            .filter(|broker_id| !self.removing_replicas.contains(broker_id))
+            .collect()
+    }
+
+    /// The replicas the partition had before its reassignment started (all of them when
+    /// nothing moves), in order.
+    pub fn original_replicas(&self) -> Vec<BrokerId> {
+        self.replicas
+            .iter()
+            .copied()
+            .filter(|broker_id| !self.adding_replicas.contains(broker_id))
+            .collect()
     }
 }
 

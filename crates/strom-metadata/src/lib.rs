@@ -57,9 +57,10 @@ mod storage;
 
 pub use crate::controller::{
     AlterConfigs, AlterPartition, ConfigOp, ConfigRules, ConfigValidator, CreatePartitions,
-    CreateTopic, CreatedTopic, DeletedTopic, MAX_NEW_PARTITIONS, MAX_TOPIC_NAME_LEN, TopicLayout,
-    TopicRef, plan_alter_configs, plan_alter_partition, plan_create_partitions, plan_create_topic,
-    plan_delete_topic, plan_fence_broker, plan_register_broker, plan_unfence_broker,
+    CreateTopic, CreatedTopic, DeletedTopic, MAX_NEW_PARTITIONS, MAX_TOPIC_NAME_LEN,
+    OngoingReassignment, Reassignment, TopicLayout, TopicRef, ongoing_reassignments,
+    plan_alter_configs, plan_alter_partition, plan_create_partitions, plan_create_topic,
+    plan_delete_topic, plan_fence_broker, plan_reassign, plan_register_broker, plan_unfence_broker,
     validate_topic_name,
 };
 pub use crate::error::Error;
@@ -72,7 +73,7 @@ pub use crate::local::{LocalConfig, LocalController, Mode};
 pub use crate::placement::place_replicas;
 pub use crate::record::{
     BrokerRegistration, ConfigResource, Endpoint, FORMAT_VERSION, MetadataRecord,
-    PartitionChangeRecord, PartitionRecord, RecordBatch,
+    PartitionChangeRecord, PartitionReassignmentRecord, PartitionRecord, RecordBatch,
 };
 pub use crate::storage::{
     LOG_FILE_NAME, METADATA_DIR_NAME, MetadataLog, RecoveryReport, SNAPSHOT_FILE_NAME,

@@ -15,9 +15,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::controller::{
     AlterConfigs, AlterPartition, ConfigRules, CreatePartitions, CreateTopic, CreatedTopic,
-    DeletedTopic, TopicRef, plan_alter_configs, plan_alter_partition, plan_create_partitions,
-    plan_create_topic, plan_delete_topic, plan_fence_broker, plan_register_broker,
-    plan_unfence_broker,
+    DeletedTopic, Reassignment, TopicRef, plan_alter_configs, plan_alter_partition,
+    plan_create_partitions, plan_create_topic, plan_delete_topic, plan_fence_broker, plan_reassign,
+    plan_register_broker, plan_unfence_broker,
 };
 use crate::identity::{Identity, load_or_create_identity};
 use crate::ids::{BrokerId, ClusterId};
@@ -174,6 +174,14 @@ impl LocalController {
             .ok_or_else(|| Error::UnknownTopic {
                 name: change.topic.clone(),
             })
+    }
+
+    /// Starts, replaces or cancels partition reassignments (see [`plan_reassign`]); each gets
+    /// its own result, and all the records are committed in one batch.
+    pub fn reassign(&mut self, reassignments: &[Reassignment]) -> Result<Vec<Result<()>>> {
+        self.run(reassignments, Mode::Apply, |image, reassignment| {
+            Ok(((), plan_reassign(image, reassignment)?))
+        })
     }
 
     /// Unfences a broker, making it leader where partitions had none.

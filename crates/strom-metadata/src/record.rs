@@ -65,6 +65,10 @@ pub enum MetadataRecord {
         /// The new value, or `None` to delete the override.
         value: Option<String>,
     },
+    /// A partition's replica set changed: a reassignment started, was replaced, was cancelled
+    /// or completed (KIP-455). Carries the partition's new state in full; the partition epoch
+    /// is the old one plus one, the leader epoch is bumped when the leader changes.
+    PartitionReassignment(PartitionReassignmentRecord),
 }
 
 /// A broker's registration: who it is and where clients reach it.
@@ -122,6 +126,30 @@ pub struct PartitionChangeRecord {
     /// The partition's number.
     pub partition: PartitionIndex,
     /// The new ISR: a subset of the partition's replicas.
+    pub isr: Vec<BrokerId>,
+    /// The new leader (a member of `isr`), or `None`.
+    pub leader: Option<BrokerId>,
+    /// The new leader epoch.
+    pub leader_epoch: LeaderEpoch,
+    /// The new partition epoch.
+    pub partition_epoch: PartitionEpoch,
+}
+
+/// A partition's new replica set, with the reassignment in progress (if any) and the ISR,
+/// leader and epochs that go with it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartitionReassignmentRecord {
+    /// The topic the partition belongs to.
+    pub topic_id: TopicId,
+    /// The partition's number.
+    pub partition: PartitionIndex,
+    /// The new replicas: the target replicas first, then those being removed.
+    pub replicas: Vec<BrokerId>,
+    /// Replicas being added by a reassignment in progress (empty when nothing moves).
+    pub adding_replicas: Vec<BrokerId>,
+    /// Replicas being removed by a reassignment in progress (empty when nothing moves).
+    pub removing_replicas: Vec<BrokerId>,
+    /// The new ISR: a subset of `replicas`.
     pub isr: Vec<BrokerId>,
     /// The new leader (a member of `isr`), or `None`.
     pub leader: Option<BrokerId>,

@@ -418,6 +418,18 @@ apis! {
     IncrementalAlterConfigs = 44,
         incremental_alter_configs::{IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse},
         versions 0..=1, flexible from 1;
+    /// AlterPartitionReassignments (45).
+    AlterPartitionReassignments = 45,
+        alter_partition_reassignments::{
+            AlterPartitionReassignmentsRequest, AlterPartitionReassignmentsResponse
+        },
+        versions 0..=1, flexible from 0;
+    /// ListPartitionReassignments (46).
+    ListPartitionReassignments = 46,
+        list_partition_reassignments::{
+            ListPartitionReassignmentsRequest, ListPartitionReassignmentsResponse
+        },
+        versions 0..=0, flexible from 0;
     /// OffsetDelete (47).
     OffsetDelete = 47, offset_delete::{OffsetDeleteRequest, OffsetDeleteResponse},
         versions 0..=0, flexible from i16::MAX;
@@ -484,6 +496,8 @@ mod tests {
             37 CreatePartitions         0-3 flexible 2+
             42 DeleteGroups             0-2 flexible 2+
             44 IncrementalAlterConfigs  0-1 flexible 1+
+            45 AlterPartitionReassignments 0-1 flexible 0+
+            46 ListPartitionReassignments 0-0 flexible 0+
             47 OffsetDelete             0-0 flexible none
             60 DescribeCluster          0-2 flexible 0+
         "#]]

@@ -11,7 +11,8 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use strom_metadata::{
     AlterPartition, BrokerId, BrokerRegistration, ConfigOp, ConfigResource, CreatePartitions,
-    CreateTopic, CreatedTopic, DeletedTopic, Mode, PartitionImage, TopicId, TopicRef,
+    CreateTopic, CreatedTopic, DeletedTopic, Mode, OngoingReassignment, PartitionImage,
+    PartitionIndex, Reassignment, TopicId, TopicRef,
 };
 
 use crate::Error;
@@ -45,6 +46,12 @@ pub enum Intent {
     FenceBroker(BrokerId),
     /// Unfences a broker ([`Outcome::Done`]).
     UnfenceBroker(BrokerId),
+    /// AlterPartitionReassignments: one result per partition, in order
+    /// ([`Outcome::AlteredReassignments`]).
+    AlterPartitionReassignments(Vec<Reassignment>),
+    /// ListPartitionReassignments as the leader sees it ([`Outcome::ListedReassignments`]):
+    /// the given partitions, or all with `None`. A broker may also read its own image instead.
+    ListPartitionReassignments(Option<Vec<(String, PartitionIndex)>>),
 }
 
 /// A change of one resource's config overrides, in a form that needs no broker config rules on
@@ -75,6 +82,10 @@ pub enum Outcome {
     AlteredPartition(PartitionImage),
     /// The other intents: done.
     Done,
+    /// Per-partition results of [`Intent::AlterPartitionReassignments`].
+    AlteredReassignments(Vec<strom_metadata::Result<()>>),
+    /// The reassignments in progress, for [`Intent::ListPartitionReassignments`].
+    ListedReassignments(Vec<OngoingReassignment>),
 }
 
 /// The rule variants of [`strom_metadata::Error`], which the broker maps to wire codes, in a
@@ -129,6 +140,14 @@ pub(crate) enum RuleError {
     UnknownBroker {
         broker_id: BrokerId,
     },
+    UnknownPartition {
+        topic: String,
+        partition: PartitionIndex,
+    },
+    NoReassignmentInProgress {
+        topic: String,
+        partition: PartitionIndex,
+    },
 }
 
 /// An [`Outcome`] on the wire.
@@ -140,6 +159,8 @@ pub(crate) enum WireOutcome {
     AlteredConfigs(Vec<Result<(), RuleError>>),
     AlteredPartition(PartitionImage),
     Done,
+    AlteredReassignments(Vec<Result<(), RuleError>>),
+    ListedReassignments(Vec<OngoingReassignment>),
 }
 
 /// A forwarded intent's answer: the outcome and the leader's image end offset right after it,
@@ -180,6 +201,14 @@ impl Intent {
                         | Intent::FenceBroker(_)
                         | Intent::UnfenceBroker(_),
                     WireOutcome::Done
+                )
+                | (
+                    Intent::AlterPartitionReassignments(_),
+                    WireOutcome::AlteredReassignments(_)
+                )
+                | (
+                    Intent::ListPartitionReassignments(_),
+                    WireOutcome::ListedReassignments(_)
                 )
         )
     }
@@ -238,6 +267,16 @@ impl RuleError {
             E::UnknownBroker { broker_id } => RuleError::UnknownBroker {
                 broker_id: *broker_id,
             },
+            E::UnknownPartition { topic, partition } => RuleError::UnknownPartition {
+                topic: topic.clone(),
+                partition: *partition,
+            },
+            E::NoReassignmentInProgress { topic, partition } => {
+                RuleError::NoReassignmentInProgress {
+                    topic: topic.clone(),
+                    partition: *partition,
+                }
+            }
             _ => return None,
         };
         Some(res)
@@ -278,6 +317,12 @@ impl RuleError {
                 E::InvalidRegistration { broker_id, reason }
             }
             RuleError::UnknownBroker { broker_id } => E::UnknownBroker { broker_id },
+            RuleError::UnknownPartition { topic, partition } => {
+                E::UnknownPartition { topic, partition }
+            }
+            RuleError::NoReassignmentInProgress { topic, partition } => {
+                E::NoReassignmentInProgress { topic, partition }
+            }
         }
     }
 }
@@ -323,6 +368,10 @@ impl Outcome {
             Outcome::AlteredConfigs(items) => WireOutcome::AlteredConfigs(items_to_wire(items)?),
             Outcome::AlteredPartition(partition) => WireOutcome::AlteredPartition(partition),
             Outcome::Done => WireOutcome::Done,
+            Outcome::AlteredReassignments(items) => {
+                WireOutcome::AlteredReassignments(items_to_wire(items)?)
+            }
+            Outcome::ListedReassignments(ongoing) => WireOutcome::ListedReassignments(ongoing),
         };
         Ok(res)
     }
@@ -338,6 +387,10 @@ impl Outcome {
             WireOutcome::AlteredConfigs(items) => Outcome::AlteredConfigs(items_from_wire(items)),
             WireOutcome::AlteredPartition(partition) => Outcome::AlteredPartition(partition),
             WireOutcome::Done => Outcome::Done,
+            WireOutcome::AlteredReassignments(items) => {
+                Outcome::AlteredReassignments(items_from_wire(items))
+            }
+            WireOutcome::ListedReassignments(ongoing) => Outcome::ListedReassignments(ongoing),
         }
     }
 }
@@ -436,6 +489,14 @@ mod tests {
             RuleError::UnknownBroker {
                 broker_id: BrokerId(4),
             },
+            RuleError::UnknownPartition {
+                topic: "t".into(),
+                partition: PartitionIndex(7),
+            },
+            RuleError::NoReassignmentInProgress {
+                topic: "t".into(),
+                partition: PartitionIndex(0),
+            },
         ]
     }
 
@@ -480,6 +541,15 @@ mod tests {
         assert!(
             !Intent::FenceBroker(BrokerId(1)).expects(&WireOutcome::AlteredConfigs(Vec::new()))
         );
+        assert!(
+            Intent::AlterPartitionReassignments(Vec::new())
+                .expects(&WireOutcome::AlteredReassignments(Vec::new()))
+        );
+        assert!(
+            Intent::ListPartitionReassignments(None)
+                .expects(&WireOutcome::ListedReassignments(Vec::new()))
+        );
+        assert!(!Intent::ListPartitionReassignments(None).expects(&WireOutcome::Done));
     }
 
     fn intents() -> impl Strategy<Value = Intent> {
@@ -549,6 +619,28 @@ mod tests {
                 rack: Some("r1".into()),
                 fenced: id % 2 == 0,
             })),
+            (
+                name,
+                any::<u32>(),
+                proptest::option::of(proptest::collection::vec(any::<i32>(), 0..4)),
+                any::<bool>()
+            )
+                .prop_map(|(topic, partition, target, allow)| {
+                    Intent::AlterPartitionReassignments(vec![Reassignment {
+                        topic,
+                        partition: PartitionIndex(partition),
+                        target: target.map(|ids| ids.into_iter().map(BrokerId).collect()),
+                        allow_replication_factor_change: allow,
+                    }])
+                }),
+            proptest::option::of(proptest::collection::vec((name, any::<u32>()), 0..3)).prop_map(
+                |partitions| Intent::ListPartitionReassignments(partitions.map(|partitions| {
+                    partitions
+                        .into_iter()
+                        .map(|(topic, index)| (topic, PartitionIndex(index)))
+                        .collect()
+                }))
+            ),
         ]
     }
 

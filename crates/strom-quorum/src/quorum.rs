@@ -28,9 +28,9 @@ use openraft::{BasicNode, SnapshotPolicy};
 use strom_metadata::{
     AlterConfigs, BrokerId, BrokerRegistration, ClusterId, ConfigResource, ConfigRules,
     CreatePartitions, CreateTopic, CreatedTopic, DeletedTopic, MetadataImage, MetadataRecord, Mode,
-    RecordBatch, TopicRef, plan_alter_configs, plan_alter_partition, plan_create_partitions,
-    plan_create_topic, plan_delete_topic, plan_fence_broker, plan_register_broker,
-    plan_unfence_broker,
+    RecordBatch, TopicRef, ongoing_reassignments, plan_alter_configs, plan_alter_partition,
+    plan_create_partitions, plan_create_topic, plan_delete_topic, plan_fence_broker, plan_reassign,
+    plan_register_broker, plan_unfence_broker,
 };
 use tokio::sync::{Mutex, watch};
 use tokio::task::JoinHandle;
@@ -779,6 +779,21 @@ impl Node {
                 self.propose_with(|image| Ok(((), plan_unfence_broker(image, *broker_id)?)))
                     .await?;
                 Ok(Outcome::Done)
+            }
+            Intent::AlterPartitionReassignments(reassignments) => {
+                Ok(Outcome::AlteredReassignments(
+                    self.propose_each(reassignments, Mode::Apply, |image, reassignment| {
+                        Ok(((), plan_reassign(image, reassignment)?))
+                    })
+                    .await?,
+                ))
+            }
+            Intent::ListPartitionReassignments(partitions) => {
+                self.ensure_current_leader().await?;
+                Ok(Outcome::ListedReassignments(ongoing_reassignments(
+                    &self.image(),
+                    partitions.as_deref(),
+                )))
             }
         }
     }

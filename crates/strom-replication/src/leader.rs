@@ -362,6 +362,51 @@ impl Leader {
         Ok(self.advance_and_resolve(now))
     }
 
+    /// The controller changed the partition's replicas while this broker keeps leading at the
+    /// same leader epoch (a reassignment started, was cancelled or completed). New replicas are
+    /// tracked as followers that have not fetched yet (outside the ISR until they catch up);
+    /// removed ones are forgotten and leave the ISR and a pending proposal. The committed ISR
+    /// and partition epoch that go with the change come through
+    /// [`Leader::on_isr_committed`]. Fails if the leader is not among `replicas`.
+    pub fn on_replicas_changed(
+        &mut self,
+        replicas: &[BrokerId],
+        now: TimeMs,
+    ) -> Result<Vec<Action>> {
+        if !replicas.contains(&self.leader) {
+            return Err(Error::InvalidIsr("the leader is not a replica"));
+        }
+        self.followers
+            .retain(|follower, _| replicas.contains(follower));
+        for &replica in replicas {
+            if replica != self.leader {
+                self.followers.entry(replica).or_insert(FollowerProgress {
+                    log_end_offset: None,
+                    log_start_offset: None,
+                    last_caught_up_time: None,
+                    last_fetch_leader_log_end_offset: None,
+                    last_fetch_time: None,
+                });
+            }
+        }
+        self.isr.retain(|member| replicas.contains(member));
+        if self
+            .pending_isr
+            .as_ref()
+            .is_some_and(|pending| pending.isr.iter().any(|member| !replicas.contains(member)))
+        {
+            self.pending_isr = None;
+        }
+        self.replicas = replicas.to_vec();
+        Ok(self.advance_and_resolve(now))
+    }
+
+    /// The partition's replicas as this leader tracks them, preferred first.
+    #[must_use]
+    pub fn replicas(&self) -> &[BrokerId] {
+        &self.replicas
+    }
+
     /// The controller rejected `proposal` (stale epoch, fenced broker): if it is still the
     /// pending one, forget it so the next fetch or tick can propose again. A late rejection of
     /// an older proposal must not clear a newer one: the high watermark waits for the pending

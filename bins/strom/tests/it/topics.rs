@@ -225,3 +225,97 @@ async fn failures_exit_with_one_and_a_message() {
     assert_eq!(run.code, Some(0), "{run:?}");
     assert!(run.stdout.contains("perf"), "{run:?}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn reassign_and_reassignments_subcommands() {
+    let broker = TestBroker::start().await;
+    broker
+        .ok(&["topics", "create", "--topic", "moving"], "")
+        .await;
+    let described = broker
+        .json(&["topics", "describe", "--topic", "moving"])
+        .await;
+    let own = described[0]["leader"].as_i64().unwrap().to_string();
+    let out = broker
+        .ok(
+            &[
+                "topics",
+                "reassign",
+                "--topic",
+                "moving",
+                "--partition",
+                "0",
+                "--replicas",
+                &own,
+            ],
+            "",
+        )
+        .await;
+    assert_eq!(
+        out,
+        format!("Moving partition moving-0 to brokers [{own}].\n")
+    );
+    // One broker: no other target exists, and nothing is moving to cancel.
+    let run = broker
+        .strom(
+            &[
+                "topics",
+                "reassign",
+                "--topic",
+                "moving",
+                "--partition",
+                "0",
+                "--replicas",
+                "77,78",
+            ],
+            "",
+        )
+        .await;
+    assert_eq!(run.code, Some(1), "{run:?}");
+    assert!(
+        run.stderr
+            .starts_with("error: partition moving-0: INVALID_REPLICA_ASSIGNMENT"),
+        "{run:?}"
+    );
+    let run = broker
+        .strom(
+            &[
+                "topics",
+                "reassign",
+                "--topic",
+                "moving",
+                "--partition",
+                "0",
+                "--cancel",
+            ],
+            "",
+        )
+        .await;
+    assert_eq!(run.code, Some(1), "{run:?}");
+    assert!(
+        run.stderr
+            .starts_with("error: partition moving-0: NO_REASSIGNMENT_IN_PROGRESS"),
+        "{run:?}"
+    );
+    // Neither replicas nor --cancel: a usage error.
+    let run = broker
+        .strom(
+            &[
+                "topics",
+                "reassign",
+                "--topic",
+                "moving",
+                "--partition",
+                "0",
+            ],
+            "",
+        )
+        .await;
+    assert_eq!(run.code, Some(1), "{run:?}");
+    assert!(run.stderr.contains("--replicas <REPLICAS>"), "{run:?}");
+
+    let out = broker.ok(&["topics", "reassignments"], "").await;
+    assert_eq!(out, "TOPIC  PARTITION  REPLICAS  ADDING  REMOVING\n");
+    let listed = broker.json(&["topics", "reassignments"]).await;
+    assert_eq!(listed, json!([]));
+}

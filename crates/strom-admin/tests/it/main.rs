@@ -8,4 +8,5 @@
 mod fixture;
 mod groups;
 mod offsets;
+mod reassignments;
 mod topics;

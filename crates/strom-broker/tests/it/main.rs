@@ -14,6 +14,7 @@ mod groups;
 mod idempotence;
 mod produce_fetch;
 mod rdkafka_client;
+mod reassign;
 mod replication;
 mod roles;
 mod server;

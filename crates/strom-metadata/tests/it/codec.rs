@@ -4,7 +4,7 @@ use proptest::prelude::*;
 use strom_metadata::{
     BrokerId, BrokerRegistration, ClusterId, ConfigResource, Endpoint, Error, FORMAT_VERSION,
     LeaderEpoch, MetadataOffset, MetadataRecord, PartitionChangeRecord, PartitionEpoch,
-    PartitionIndex, PartitionRecord, RecordBatch, TopicId,
+    PartitionIndex, PartitionReassignmentRecord, PartitionRecord, RecordBatch, TopicId,
 };
 
 fn broker_id() -> impl Strategy<Value = BrokerId> {
@@ -101,7 +101,9 @@ pub fn record() -> impl Strategy<Value = MetadataRecord> {
                     })
                 }
             ),
-        topic_id.prop_map(|topic_id| MetadataRecord::RemoveTopic { topic_id }),
+        topic_id
+            .clone()
+            .prop_map(|topic_id| MetadataRecord::RemoveTopic { topic_id }),
         (
             config_resource(),
             ".{0,20}",
@@ -112,6 +114,36 @@ pub fn record() -> impl Strategy<Value = MetadataRecord> {
                 key,
                 value
             }),
+        (
+            topic_id,
+            any::<u32>(),
+            (broker_ids(), broker_ids(), broker_ids(), broker_ids()),
+            proptest::option::of(broker_id()),
+            any::<u32>(),
+            any::<u32>()
+        )
+            .prop_map(
+                |(
+                    topic_id,
+                    partition,
+                    (replicas, adding_replicas, removing_replicas, isr),
+                    leader,
+                    leader_epoch,
+                    partition_epoch,
+                )| {
+                    MetadataRecord::PartitionReassignment(PartitionReassignmentRecord {
+                        topic_id,
+                        partition: PartitionIndex(partition),
+                        replicas,
+                        adding_replicas,
+                        removing_replicas,
+                        isr,
+                        leader,
+                        leader_epoch: LeaderEpoch(leader_epoch),
+                        partition_epoch: PartitionEpoch(partition_epoch),
+                    })
+                }
+            ),
     ]
 }
 
@@ -163,6 +195,22 @@ fn the_encoding_is_stable() {
     };
     let mut expect = vec![FORMAT_VERSION, 4, 1, b't'];
     expect.extend([1; 16]);
+    assert_eq!(record.encode(), expect);
+    // The variant appended for reassignments has index 9; the ones before it keep theirs.
+    let record = MetadataRecord::PartitionReassignment(PartitionReassignmentRecord {
+        topic_id: TopicId([2; 16]),
+        partition: PartitionIndex(1),
+        replicas: vec![BrokerId(2), BrokerId(1)],
+        adding_replicas: vec![BrokerId(2)],
+        removing_replicas: vec![BrokerId(1)],
+        isr: vec![BrokerId(1)],
+        leader: Some(BrokerId(1)),
+        leader_epoch: LeaderEpoch(3),
+        partition_epoch: PartitionEpoch(4),
+    });
+    let mut expect = vec![FORMAT_VERSION, 9];
+    expect.extend([2; 16]);
+    expect.extend([1, 2, 4, 2, 1, 4, 1, 2, 1, 2, 1, 2, 3, 4]);
     assert_eq!(record.encode(), expect);
     assert!(matches!(
         MetadataRecord::decode(&[1, 4, 1, b't']),

@@ -11,6 +11,7 @@ mod codec;
 mod controller;
 mod determinism;
 mod image;
+mod reassign;
 mod storage;
 
 use std::collections::BTreeMap;

@@ -162,6 +162,18 @@ differential! {
     delete_groups_response: delete_groups::DeleteGroupsResponse, kp::DeleteGroupsResponse;
     incremental_alter_configs_request: incremental_alter_configs::IncrementalAlterConfigsRequest, kp::IncrementalAlterConfigsRequest;
     incremental_alter_configs_response: incremental_alter_configs::IncrementalAlterConfigsResponse, kp::IncrementalAlterConfigsResponse;
+    alter_partition_reassignments_request:
+        alter_partition_reassignments::AlterPartitionReassignmentsRequest,
+        kp::AlterPartitionReassignmentsRequest;
+    alter_partition_reassignments_response:
+        alter_partition_reassignments::AlterPartitionReassignmentsResponse,
+        kp::AlterPartitionReassignmentsResponse;
+    list_partition_reassignments_request:
+        list_partition_reassignments::ListPartitionReassignmentsRequest,
+        kp::ListPartitionReassignmentsRequest;
+    list_partition_reassignments_response:
+        list_partition_reassignments::ListPartitionReassignmentsResponse,
+        kp::ListPartitionReassignmentsResponse;
     offset_delete_request: offset_delete::OffsetDeleteRequest, kp::OffsetDeleteRequest;
     offset_delete_response: offset_delete::OffsetDeleteResponse, kp::OffsetDeleteResponse;
     describe_cluster_request: describe_cluster::DescribeClusterRequest, kp::DescribeClusterRequest;

@@ -149,6 +149,14 @@ round_trips! {
     delete_groups_response: delete_groups::DeleteGroupsResponse;
     incremental_alter_configs_request: incremental_alter_configs::IncrementalAlterConfigsRequest;
     incremental_alter_configs_response: incremental_alter_configs::IncrementalAlterConfigsResponse;
+    alter_partition_reassignments_request:
+        alter_partition_reassignments::AlterPartitionReassignmentsRequest;
+    alter_partition_reassignments_response:
+        alter_partition_reassignments::AlterPartitionReassignmentsResponse;
+    list_partition_reassignments_request:
+        list_partition_reassignments::ListPartitionReassignmentsRequest;
+    list_partition_reassignments_response:
+        list_partition_reassignments::ListPartitionReassignmentsResponse;
     offset_delete_request: offset_delete::OffsetDeleteRequest;
     offset_delete_response: offset_delete::OffsetDeleteResponse;
     describe_cluster_request: describe_cluster::DescribeClusterRequest;

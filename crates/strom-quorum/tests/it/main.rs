@@ -14,5 +14,6 @@ mod large;
 mod learner;
 mod liveness;
 mod malformed;
+mod reassign;
 mod replicate;
 mod restart;

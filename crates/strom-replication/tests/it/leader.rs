@@ -6,7 +6,7 @@
 //! `fetch <follower> <offset> @<t>`, `tick @<t>`, `await <request> <required offset> min <n>`,
 //! `min <n>` (check before append), `commit <a,b> <partition epoch> @<t>`,
 //! `reject [<a,b> <partition epoch>]` (the pending proposal, or the one given), `pending`,
-//! `resign`.
+//! `replicas <a,b> @<t>` (the replica set changed at the same leader epoch), `resign`.
 
 use expect_test::{Expect, expect};
 use strom_replication::{
@@ -110,6 +110,12 @@ fn run(script: &str) -> String {
                         Ok(actions) => render(&actions),
                         Err(error) => format!("error: {error}"),
                     },
+                    "replicas" => {
+                        match leader.on_replicas_changed(&ids(words[1]), time(words[2])) {
+                            Ok(actions) => render(&actions),
+                            Err(error) => format!("error: {error}"),
+                        }
+                    }
                     "reject" => {
                         let proposal = match words.get(1) {
                             Some(isr) => IsrProposal {
@@ -426,6 +432,46 @@ fn late_rejection_of_an_older_proposal_keeps_the_newer_one() {
             reject 1,2,3 1                   | hw 5   | 
             pending                          | hw 5   | pending[1, 3]@pe2
             append 9 @1000                   | hw 5   | 
+        "#]],
+    );
+}
+
+#[test]
+fn replicas_added_and_removed_at_the_same_leader_epoch() {
+    check(
+        "
+        lead 1 replicas 1 isr 1 leo 5 hw 5
+        fetch 2 0 @10
+        replicas 1,2 @10
+        append 7 @20
+        fetch 2 5 @30
+        fetch 2 7 @40
+        commit 1,2 3 @40
+        append 9 @50
+        fetch 2 9 @60
+        replicas 2 @70
+        replicas 2,1 @70
+        fetch 2 9 @80
+        replicas 1,3 @90
+        fetch 3 9 @100
+        fetch 2 9 @100
+        ",
+        expect![[r#"
+            lead 1 replicas 1 isr 1 leo 5 hw 5 | hw 5   | 
+            fetch 2 0 @10                    | hw 5   | error: broker 2 is not a replica of this partition
+            replicas 1,2 @10                 | hw 5   | 
+            append 7 @20                     | hw 7   | hw=7
+            fetch 2 5 @30                    | hw 7   | 
+            fetch 2 7 @40                    | hw 7   | expand[1, 2]@pe1
+            commit 1,2 3 @40                 | hw 7   | 
+            append 9 @50                     | hw 7   | 
+            fetch 2 9 @60                    | hw 9   | hw=9
+            replicas 2 @70                   | hw 9   | error: invalid isr proposal: the leader is not a replica
+            replicas 2,1 @70                 | hw 9   | 
+            fetch 2 9 @80                    | hw 9   | 
+            replicas 1,3 @90                 | hw 9   | 
+            fetch 3 9 @100                   | hw 9   | expand[1, 3]@pe3
+            fetch 2 9 @100                   | hw 9   | error: broker 2 is not a replica of this partition
         "#]],
     );
 }
