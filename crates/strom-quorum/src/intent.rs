@@ -11,7 +11,8 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use strom_metadata::{
     AlterPartition, BrokerId, BrokerRegistration, ConfigOp, ConfigResource, CreatePartitions,
-    CreateTopic, CreatedTopic, DeletedTopic, Mode, PartitionImage, TopicId, TopicRef,
+    CreateTopic, CreatedTopic, DeletedTopic, ElectionType, Mode, PartitionElection, PartitionImage,
+    PartitionIndex, TopicId, TopicRef,
 };
 
 use crate::Error;
@@ -45,6 +46,13 @@ pub enum Intent {
     FenceBroker(BrokerId),
     /// Unfences a broker ([`Outcome::Done`]).
     UnfenceBroker(BrokerId),
+    /// ElectLeaders ([`Outcome::ElectedLeaders`]): one result per named partition, in order.
+    ElectLeaders {
+        /// Preferred or unclean.
+        election: ElectionType,
+        /// The partitions, or `None` for every partition of every topic.
+        partitions: Option<Vec<(String, PartitionIndex)>>,
+    },
 }
 
 /// A change of one resource's config overrides, in a form that needs no broker config rules on
@@ -75,6 +83,8 @@ pub enum Outcome {
     AlteredPartition(PartitionImage),
     /// The other intents: done.
     Done,
+    /// Per-partition results of [`Intent::ElectLeaders`].
+    ElectedLeaders(Vec<PartitionElection>),
 }
 
 /// The rule variants of [`strom_metadata::Error`], which the broker maps to wire codes, in a
@@ -140,6 +150,7 @@ pub(crate) enum WireOutcome {
     AlteredConfigs(Vec<Result<(), RuleError>>),
     AlteredPartition(PartitionImage),
     Done,
+    ElectedLeaders(Vec<PartitionElection>),
 }
 
 /// A forwarded intent's answer: the outcome and the leader's image end offset right after it,
@@ -174,6 +185,7 @@ impl Intent {
                 )
                 | (Intent::AlterConfigs(..), WireOutcome::AlteredConfigs(_))
                 | (Intent::AlterPartition(_), WireOutcome::AlteredPartition(_))
+                | (Intent::ElectLeaders { .. }, WireOutcome::ElectedLeaders(_))
                 | (
                     Intent::RegisterBroker(_)
                         | Intent::BrokerHeartbeat { .. }
@@ -323,6 +335,7 @@ impl Outcome {
             Outcome::AlteredConfigs(items) => WireOutcome::AlteredConfigs(items_to_wire(items)?),
             Outcome::AlteredPartition(partition) => WireOutcome::AlteredPartition(partition),
             Outcome::Done => WireOutcome::Done,
+            Outcome::ElectedLeaders(elections) => WireOutcome::ElectedLeaders(elections),
         };
         Ok(res)
     }
@@ -338,6 +351,7 @@ impl Outcome {
             WireOutcome::AlteredConfigs(items) => Outcome::AlteredConfigs(items_from_wire(items)),
             WireOutcome::AlteredPartition(partition) => Outcome::AlteredPartition(partition),
             WireOutcome::Done => Outcome::Done,
+            WireOutcome::ElectedLeaders(elections) => Outcome::ElectedLeaders(elections),
         }
     }
 }
@@ -480,6 +494,12 @@ mod tests {
         assert!(
             !Intent::FenceBroker(BrokerId(1)).expects(&WireOutcome::AlteredConfigs(Vec::new()))
         );
+        let elect = Intent::ElectLeaders {
+            election: ElectionType::Preferred,
+            partitions: None,
+        };
+        assert!(elect.expects(&WireOutcome::ElectedLeaders(Vec::new())));
+        assert!(!elect.expects(&WireOutcome::Done));
     }
 
     fn intents() -> impl Strategy<Value = Intent> {
@@ -543,6 +563,17 @@ mod tests {
                     isr: vec![BrokerId(leader)],
                 })
             }),
+            (proptest::option::of((name, 0..8u32)), any::<bool>()).prop_map(
+                |(partition, unclean)| Intent::ElectLeaders {
+                    election: if unclean {
+                        ElectionType::Unclean
+                    } else {
+                        ElectionType::Preferred
+                    },
+                    partitions: partition
+                        .map(|(topic, index)| vec![(topic, PartitionIndex(index))]),
+                }
+            ),
             any::<i32>().prop_map(|id| Intent::RegisterBroker(BrokerRegistration {
                 broker_id: BrokerId(id),
                 endpoints: Vec::new(),
