@@ -25,7 +25,7 @@ KILLS = 4
 
 
 class Cluster:
-    def __init__(self, root: Path, size: int = 3):
+    def __init__(self, root: Path, size: int = 3, overrides: dict[str, str] | None = None):
         self.voter_ports = {n: free_port() for n in range(1, size + 1)}
         voters = ",".join(f"{n}@127.0.0.1:{port}" for n, port in self.voter_ports.items())
         self.nodes: dict[int, Broker] = {}
@@ -42,6 +42,7 @@ class Cluster:
                     "replica.lag.time.max.ms": "3000",
                     "default.replication.factor": "3",
                     "offsets.topic.replication.factor": "3",
+                    **(overrides or {}),
                 },
             )
 

@@ -1,9 +1,9 @@
-//! `strom configs describe|alter` (topic or broker configs, incremental alter) and
-//! `strom cluster describe`.
+//! `strom configs describe|alter` (topic or broker configs, incremental alter),
+//! `strom cluster describe` and `strom cluster elect-leaders`.
 
 use clap::{Args, Subcommand};
 use serde_json::{Value, json};
-use strom_admin::{AlterConfigOp, ConfigResource};
+use strom_admin::{AlterConfigOp, ConfigResource, ElectionType, TopicPartition};
 
 use crate::Context;
 use crate::table::Table;
@@ -22,6 +22,23 @@ pub enum ConfigsCommand {
 pub enum ClusterCommand {
     /// Print the cluster id, controller and brokers.
     Describe,
+    /// Elect leaders: the preferred replica, or with --unclean any live replica when no
+    /// in-sync replica is live (loses data). Every partition when no topic is given.
+    ElectLeaders(ElectArgs),
+}
+
+/// Arguments of `cluster elect-leaders`.
+#[derive(Debug, Args)]
+pub struct ElectArgs {
+    /// An unclean election instead of a preferred one.
+    #[arg(long)]
+    unclean: bool,
+    /// Only this topic's partitions.
+    #[arg(long)]
+    topic: Option<String>,
+    /// Only this partition of the topic.
+    #[arg(long, requires = "topic")]
+    partition: Option<i32>,
 }
 
 /// Which resource: exactly one of `--topic` and `--broker`.
@@ -121,6 +138,55 @@ pub async fn run_cluster(context: &Context, command: ClusterCommand) -> anyhow::
                 ]);
             }
             print!("{}", table.render(context.output));
+        }
+        ClusterCommand::ElectLeaders(args) => {
+            let election = if args.unclean {
+                ElectionType::Unclean
+            } else {
+                ElectionType::Preferred
+            };
+            let partitions = match (&args.topic, args.partition) {
+                (Some(topic), Some(partition)) => {
+                    Some(vec![TopicPartition::new(topic.clone(), partition)])
+                }
+                (Some(topic), None) => Some(admin.partitions_of(topic).await?),
+                (None, _) => None,
+            };
+            let res = admin.elect_leaders(election, partitions.as_deref()).await?;
+            let mut table = Table::new(&["topic", "partition", "result", "message"]);
+            let mut failed = 0;
+            for result in &res {
+                let (outcome, message) = match &result.res {
+                    Ok(()) => ("ELECTED".to_owned(), Value::Null),
+                    Err(strom_admin::Error::Broker { code, message, .. }) => {
+                        if !result.not_needed() {
+                            failed += 1;
+                        }
+                        (
+                            code.name().to_owned(),
+                            message
+                                .as_ref()
+                                .map_or(Value::Null, |message| json!(message)),
+                        )
+                    }
+                    Err(error) => {
+                        failed += 1;
+                        ("ERROR".to_owned(), json!(error.to_string()))
+                    }
+                };
+                table.row(vec![
+                    json!(result.topic_partition.topic),
+                    json!(result.topic_partition.partition),
+                    json!(outcome),
+                    message,
+                ]);
+            }
+            print!("{}", table.render(context.output));
+            admin.close().await;
+            if failed > 0 {
+                anyhow::bail!("{failed} of {} election(s) failed", res.len());
+            }
+            return Ok(());
         }
     }
     admin.close().await;

@@ -54,7 +54,7 @@ enum Command {
     /// Describe and alter topic and broker configs.
     #[command(subcommand)]
     Configs(configs::ConfigsCommand),
-    /// Describe the cluster.
+    /// Describe the cluster, elect partition leaders.
     #[command(subcommand)]
     Cluster(configs::ClusterCommand),
     /// Producer and consumer performance tests.

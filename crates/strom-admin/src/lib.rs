@@ -2,7 +2,7 @@
 //! adds partitions, describes and incrementally alters configs, deletes records, lists,
 //! describes and deletes consumer groups, lists offsets (earliest, latest, by timestamp),
 //! computes group lag and resets group offsets, moves partitions between brokers and lists the
-//! moves in progress, and describes the cluster. Results are typed
+//! moves in progress, describes the cluster and runs leader elections. Results are typed
 //! values; a wire error code becomes [`Error::Broker`], which names the code and the message.
 //!
 //! It speaks the Kafka protocol through `strom-client`, so it works against any
@@ -24,6 +24,7 @@
 
 mod admin;
 mod configs;
+mod elections;
 mod error;
 mod groups;
 mod offsets;
@@ -32,6 +33,7 @@ mod topics;
 
 pub use crate::admin::{Admin, BrokerDescription, ClusterDescription};
 pub use crate::configs::{AlterConfigOp, ConfigEntry, ConfigResource, ConfigSource};
+pub use crate::elections::{ElectionResult, ElectionType};
 pub use crate::error::{Error, Result};
 pub use crate::groups::{GroupDescription, GroupListing, MemberDescription};
 pub use crate::offsets::{ListedOffset, OffsetSpec, PartitionLag, ResetSpec};

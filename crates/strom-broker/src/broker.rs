@@ -702,7 +702,8 @@ pub(crate) async fn start_quorum(config: &BrokerConfig) -> Result<Arc<Quorum>, E
 }
 
 /// This node's quorum settings: its Raft directory, the voters, and the broker settings the
-/// active controller applies (`broker.session.timeout.ms`).
+/// active controller applies (`broker.session.timeout.ms`, `unclean.leader.election.enable`
+/// and the automatic leader rebalance's keys).
 fn quorum_config(
     config: &BrokerConfig,
     voters: BTreeMap<NodeId, SocketAddr>,
@@ -726,6 +727,12 @@ fn quorum_config(
     );
     Ok(QuorumConfig {
         broker_session_timeout: Duration::from_millis(config.broker_session_timeout_ms),
+        unclean_leader_election_enable: config.topic_defaults.unclean_leader_election_enable,
+        auto_leader_rebalance_enable: config.auto_leader_rebalance_enable,
+        leader_imbalance_check_interval: Duration::from_secs(
+            config.leader_imbalance_check_interval_seconds,
+        ),
+        leader_imbalance_per_broker_percentage: config.leader_imbalance_per_broker_percentage,
         ..quorum_config
     })
 }
@@ -958,18 +965,7 @@ mod tests {
 
     #[test]
     fn the_quorum_gets_the_broker_session_timeout() {
-        let sources = Sources {
-            overrides: vec![
-                ("node.id".to_owned(), "2".to_owned()),
-                (
-                    "controller.quorum.voters".to_owned(),
-                    "1@127.0.0.1:19001,2@127.0.0.1:19002".to_owned(),
-                ),
-                ("broker.session.timeout.ms".to_owned(), "2500".to_owned()),
-                ("log.dirs".to_owned(), "/data/a,/data/b".to_owned()),
-            ],
-            ..Sources::default()
-        };
+        let sources = sources(&[]);
         let config = BrokerConfig::load(&sources).unwrap().config;
         let listen: SocketAddr = "127.0.0.1:19002".parse().unwrap();
         let quorum = quorum_config(&config, BTreeMap::from([(NodeId(2), listen)]), listen).unwrap();
@@ -977,6 +973,38 @@ mod tests {
         assert_eq!(quorum.node_id, NodeId(2));
         assert_eq!(quorum.dir, PathBuf::from("/data/a/__cluster_metadata-0"));
         assert_eq!(quorum.role, Role::Voter);
+        // Kafka's election defaults.
+        assert!(!quorum.unclean_leader_election_enable);
+        assert!(quorum.auto_leader_rebalance_enable);
+        assert_eq!(
+            quorum.leader_imbalance_check_interval,
+            Duration::from_secs(300)
+        );
+        assert_eq!(quorum.leader_imbalance_per_broker_percentage, 10);
+    }
+
+    #[test]
+    fn the_quorum_gets_the_election_settings() {
+        let tuned = sources(&[
+            ("unclean.leader.election.enable", "true"),
+            ("auto.leader.rebalance.enable", "false"),
+            ("leader.imbalance.check.interval.seconds", "2"),
+            ("leader.imbalance.per.broker.percentage", "25"),
+        ]);
+        let config = BrokerConfig::load(&tuned).unwrap().config;
+        let listen: SocketAddr = "127.0.0.1:19002".parse().unwrap();
+        let quorum = quorum_config(&config, BTreeMap::from([(NodeId(2), listen)]), listen).unwrap();
+        assert!(quorum.unclean_leader_election_enable);
+        assert!(!quorum.auto_leader_rebalance_enable);
+        assert_eq!(
+            quorum.leader_imbalance_check_interval,
+            Duration::from_secs(2)
+        );
+        assert_eq!(quorum.leader_imbalance_per_broker_percentage, 25);
+        let bad = sources(&[("leader.imbalance.per.broker.percentage", "101")]);
+        assert!(BrokerConfig::load(&bad).is_err());
+        let bad = sources(&[("leader.imbalance.check.interval.seconds", "0")]);
+        assert!(BrokerConfig::load(&bad).is_err());
     }
 
     #[test]
@@ -998,5 +1026,27 @@ mod tests {
         let quorum = quorum_config(&config, BTreeMap::from([(NodeId(1), voter)]), listen).unwrap();
         assert_eq!(quorum.role, Role::Learner);
         assert_eq!(quorum.node_id, NodeId(4));
+    }
+
+    /// Node 2 of a two-voter cluster with a 2.5 s session timeout, and `extra` keys.
+    fn sources(extra: &[(&str, &str)]) -> Sources {
+        let mut overrides = vec![
+            ("node.id".to_owned(), "2".to_owned()),
+            (
+                "controller.quorum.voters".to_owned(),
+                "1@127.0.0.1:19001,2@127.0.0.1:19002".to_owned(),
+            ),
+            ("broker.session.timeout.ms".to_owned(), "2500".to_owned()),
+            ("log.dirs".to_owned(), "/data/a,/data/b".to_owned()),
+        ];
+        overrides.extend(
+            extra
+                .iter()
+                .map(|(key, value)| ((*key).to_owned(), (*value).to_owned())),
+        );
+        Sources {
+            overrides,
+            ..Sources::default()
+        }
     }
 }

@@ -166,6 +166,24 @@ pub const BROKER_KEYS: &[ConfigKey] = &[
         "a broker not heard from for this long is fenced and loses its leaderships",
     ),
     key(
+        "auto.leader.rebalance.enable",
+        Kind::Bool,
+        Some("true"),
+        "move leadership back to preferred replicas when brokers are imbalanced",
+    ),
+    key(
+        "leader.imbalance.check.interval.seconds",
+        int(1, I64_MAX),
+        Some("300"),
+        "how often the active controller checks leadership imbalance",
+    ),
+    key(
+        "leader.imbalance.per.broker.percentage",
+        int(0, 100),
+        Some("10"),
+        "share of a broker's preferred partitions others may lead before a rebalance",
+    ),
+    key(
         "listeners",
         Kind::Text,
         Some("PLAINTEXT://127.0.0.1:9092"),
@@ -845,6 +863,12 @@ pub struct BrokerConfig {
     pub broker_heartbeat_interval_ms: u64,
     /// `broker.session.timeout.ms`.
     pub broker_session_timeout_ms: u64,
+    /// `auto.leader.rebalance.enable`.
+    pub auto_leader_rebalance_enable: bool,
+    /// `leader.imbalance.check.interval.seconds`.
+    pub leader_imbalance_check_interval_seconds: u64,
+    /// `leader.imbalance.per.broker.percentage`.
+    pub leader_imbalance_per_broker_percentage: u32,
     /// Defaults for every topic: the topic keys resolved against this broker's settings.
     pub topic_defaults: TopicConfig,
 }
@@ -1034,6 +1058,15 @@ impl BrokerConfig {
             broker_session_timeout_ms: narrow(
                 "broker.session.timeout.ms",
                 number("broker.session.timeout.ms")?,
+            )?,
+            auto_leader_rebalance_enable: bool_of("auto.leader.rebalance.enable"),
+            leader_imbalance_check_interval_seconds: narrow(
+                "leader.imbalance.check.interval.seconds",
+                number("leader.imbalance.check.interval.seconds")?,
+            )?,
+            leader_imbalance_per_broker_percentage: narrow(
+                "leader.imbalance.per.broker.percentage",
+                number("leader.imbalance.per.broker.percentage")?,
             )?,
             topic_defaults,
             explicit,

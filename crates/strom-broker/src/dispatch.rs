@@ -39,6 +39,7 @@ pub const ADVERTISED: &[ApiKey] = &[
     ApiKey::CreatePartitions,
     ApiKey::IncrementalAlterConfigs,
     ApiKey::DescribeCluster,
+    ApiKey::ElectLeaders,
     ApiKey::JoinGroup,
     ApiKey::SyncGroup,
     ApiKey::Heartbeat,
@@ -224,6 +225,9 @@ fn handle_blocking(broker: &Broker, request: Request, version: i16) -> Option<Re
         }
         Request::DescribeCluster(request) => {
             Response::from(handlers::describe_cluster::handle(broker, request))
+        }
+        Request::ElectLeaders(request) => {
+            Response::from(handlers::elect_leaders::handle(broker, request, version))
         }
         Request::ApiVersions(request) => Response::from(handlers::api_versions::handle(&request)),
         Request::Produce(request) => Response::from(handlers::produce::handle(broker, request).0),

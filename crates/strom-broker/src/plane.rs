@@ -13,8 +13,9 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use strom_metadata::{
     AlterConfigs, AlterPartition, BrokerId, BrokerRegistration, ConfigRules, CreatePartitions,
-    CreateTopic, CreatedTopic, DeletedTopic, LocalController, MetadataImage, Mode, PartitionImage,
-    Reassignment, TopicRef, plan_alter_configs, plan_create_partitions, plan_create_topic,
+    CreateTopic, CreatedTopic, DeletedTopic, ElectionType, LocalController, MetadataImage, Mode,
+    PartitionElection, PartitionImage, PartitionIndex, Reassignment, TopicRef, plan_alter_configs,
+    plan_create_partitions, plan_create_topic,
 };
 
 /// An outcome of the wrong kind for its intent (a bug in the quorum crate).
@@ -236,6 +237,30 @@ impl Plane {
             Plane::Quorum { .. } => {
                 match self.submit(Intent::AlterPartitionReassignments(reassignments.to_vec()))? {
                     Outcome::AlteredReassignments(res) => Ok(res),
+                    other => Err(unexpected(&other)),
+                }
+            }
+        }
+    }
+
+    /// Runs an ElectLeaders request: one result per named partition, in order (every partition
+    /// when `partitions` is `None`).
+    pub fn elect_leaders(
+        &self,
+        election: ElectionType,
+        partitions: Option<&[(String, PartitionIndex)]>,
+    ) -> Result<Vec<PartitionElection>, Error> {
+        match self {
+            Plane::Local(controller) => {
+                Ok(Plane::local(controller).elect_leaders(election, partitions)?)
+            }
+            Plane::Quorum { .. } => {
+                let intent = Intent::ElectLeaders {
+                    election,
+                    partitions: partitions.map(<[_]>::to_vec),
+                };
+                match self.submit(intent)? {
+                    Outcome::ElectedLeaders(res) => Ok(res),
                     other => Err(unexpected(&other)),
                 }
             }

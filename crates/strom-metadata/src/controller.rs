@@ -12,6 +12,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
+use crate::election::{ElectionConfig, is_live, unclean_election_enabled, unclean_leader};
 use crate::ids::{BrokerId, LeaderEpoch, PartitionEpoch, PartitionIndex, TopicId};
 use crate::image::{MetadataImage, PartitionImage, TopicImage, first_duplicate};
 use crate::placement::place_replicas;
@@ -489,18 +490,38 @@ pub fn plan_register_broker(
     }
     let mut records = vec![MetadataRecord::RegisterBroker(registration.clone())];
     if registration.fenced {
-        records.extend(leave_partitions(image, registration.broker_id));
+        records.extend(leave_partitions(
+            image,
+            registration.broker_id,
+            ElectionConfig::default(),
+        ));
     } else {
-        records.extend(elect_where_leaderless(image, registration.broker_id));
+        records.extend(elect_where_leaderless(
+            image,
+            registration.broker_id,
+            ElectionConfig::default(),
+        ));
     }
     Ok(with_completed_reassignments(image, records))
 }
 
 /// Plans fencing a broker: it leaves every ISR it is not the last member of, and its partitions
-/// get new leaders from what remains of their ISR (or none).
+/// get new leaders from what remains of their ISR (or none). Topics that enable
+/// `unclean.leader.election.enable` themselves elect uncleanly (see [`plan_fence_broker_with`]).
 pub fn plan_fence_broker(
     image: &MetadataImage,
     broker_id: BrokerId,
+) -> Result<Vec<MetadataRecord>> {
+    plan_fence_broker_with(image, broker_id, ElectionConfig::default())
+}
+
+/// [`plan_fence_broker`] with the broker's election settings: a partition it leads whose ISR has
+/// no other live member gets, when its topic enables unclean election, the first live replica
+/// as leader with an ISR of only that replica (its leader epoch bumped); otherwise none.
+pub fn plan_fence_broker_with(
+    image: &MetadataImage,
+    broker_id: BrokerId,
+    config: ElectionConfig,
 ) -> Result<Vec<MetadataRecord>> {
     let Some(broker) = image.broker(broker_id) else {
         return Err(Error::UnknownBroker { broker_id });
@@ -509,14 +530,27 @@ pub fn plan_fence_broker(
         return Ok(Vec::new());
     }
     let mut records = vec![MetadataRecord::FenceBroker { broker_id }];
-    records.extend(leave_partitions(image, broker_id));
+    records.extend(leave_partitions(image, broker_id, config));
     Ok(with_completed_reassignments(image, records))
 }
 
 /// Plans unfencing a broker: leaderless partitions whose ISR contains it get it as leader.
+/// Topics that enable `unclean.leader.election.enable` themselves elect uncleanly (see
+/// [`plan_unfence_broker_with`]).
 pub fn plan_unfence_broker(
     image: &MetadataImage,
     broker_id: BrokerId,
+) -> Result<Vec<MetadataRecord>> {
+    plan_unfence_broker_with(image, broker_id, ElectionConfig::default())
+}
+
+/// [`plan_unfence_broker`] with the broker's election settings: a leaderless partition with the
+/// broker among its replicas but not its ISR, and no live ISR member, gets it as leader with an
+/// ISR of only itself when its topic enables unclean election.
+pub fn plan_unfence_broker_with(
+    image: &MetadataImage,
+    broker_id: BrokerId,
+    config: ElectionConfig,
 ) -> Result<Vec<MetadataRecord>> {
     let Some(broker) = image.broker(broker_id) else {
         return Err(Error::UnknownBroker { broker_id });
@@ -525,7 +559,7 @@ pub fn plan_unfence_broker(
         return Ok(Vec::new());
     }
     let mut records = vec![MetadataRecord::UnfenceBroker { broker_id }];
-    records.extend(elect_where_leaderless(image, broker_id));
+    records.extend(elect_where_leaderless(image, broker_id, config));
     Ok(with_completed_reassignments(image, records))
 }
 
@@ -916,8 +950,13 @@ fn reassignment_record(
 }
 
 /// The records that take `broker_id` out of every ISR it is not the last member of, and give
-/// the partitions it leads a new leader from what remains of their ISR (or none).
-fn leave_partitions(image: &MetadataImage, broker_id: BrokerId) -> Vec<MetadataRecord> {
+/// the partitions it leads a new leader from what remains of their ISR (or, where the topic
+/// allows unclean election, from the other live replicas; or none).
+fn leave_partitions(
+    image: &MetadataImage,
+    broker_id: BrokerId,
+    config: ElectionConfig,
+) -> Vec<MetadataRecord> {
     let usable = |candidate: &BrokerId| {
         *candidate != broker_id
             && image
@@ -935,7 +974,7 @@ fn leave_partitions(image: &MetadataImage, broker_id: BrokerId) -> Vec<MetadataR
         if isr.len() > 1 {
             isr.retain(|member| *member != broker_id);
         }
-        let leader = if partition.leader == Some(broker_id) {
+        let mut leader = if partition.leader == Some(broker_id) {
             partition
                 .replicas
                 .iter()
@@ -944,29 +983,50 @@ fn leave_partitions(image: &MetadataImage, broker_id: BrokerId) -> Vec<MetadataR
         } else {
             partition.leader
         };
+        if partition.leader == Some(broker_id)
+            && leader.is_none()
+            && unclean_election_enabled(image, topic, config)
+            && let Some(unclean) = unclean_leader(image, partition, Some(broker_id))
+        {
+            leader = Some(unclean);
+            isr = vec![unclean];
+        }
         res.extend(change_record(topic, index, partition, isr, leader));
     });
     res
 }
 
-/// The records that make `broker_id` leader of every leaderless partition whose ISR holds it.
-fn elect_where_leaderless(image: &MetadataImage, broker_id: BrokerId) -> Vec<MetadataRecord> {
+/// The records that make `broker_id` leader of every leaderless partition whose ISR holds it,
+/// and (where the topic allows unclean election) of every leaderless partition it is a replica
+/// of whose ISR has no live member, with an ISR of only itself.
+fn elect_where_leaderless(
+    image: &MetadataImage,
+    broker_id: BrokerId,
+    config: ElectionConfig,
+) -> Vec<MetadataRecord> {
     let mut res = Vec::new();
     for_each_partition(image, |topic, index, partition| {
-        if partition.leader.is_none() && partition.isr.contains(&broker_id) {
-            res.extend(change_record(
-                topic,
-                index,
-                partition,
-                partition.isr.clone(),
-                Some(broker_id),
-            ));
+        if partition.leader.is_some() || !partition.replicas.contains(&broker_id) {
+            return;
         }
+        let isr = if partition.isr.contains(&broker_id) {
+            partition.isr.clone()
+        } else if unclean_election_enabled(image, topic, config)
+            && !partition
+                .isr
+                .iter()
+                .any(|member| *member != broker_id && is_live(image, *member))
+        {
+            vec![broker_id]
+        } else {
+            return;
+        };
+        res.extend(change_record(topic, index, partition, isr, Some(broker_id)));
     });
     res
 }
 
-fn for_each_partition(
+pub(crate) fn for_each_partition(
     image: &MetadataImage,
     mut visit: impl FnMut(&TopicImage, PartitionIndex, &PartitionImage),
 ) {
@@ -978,7 +1038,7 @@ fn for_each_partition(
 }
 
 /// A `PartitionChange` to a new ISR and leader, or `None` if nothing changes.
-fn change_record(
+pub(crate) fn change_record(
     topic: &TopicImage,
     index: PartitionIndex,
     partition: &PartitionImage,

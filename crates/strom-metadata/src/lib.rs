@@ -6,6 +6,8 @@
 //! - `record`: the records and their versioned `postcard` encoding (kept);
 //! - `image`: the image and `apply`, which refuses contradicting records (kept);
 //! - `controller`: admin intents checked with Kafka's rules and turned into records (kept);
+//! - `election`: preferred and unclean leader elections, the automatic preferred-leader
+//!   rebalance and the `unclean.leader.election.enable` rule (kept);
 //! - `placement`: where new partitions' replicas go (kept);
 //! - `storage` and `local`: the single-node log file, snapshot and commit path (replaced by the
 //!   Raft log and its commit path);
@@ -46,6 +48,7 @@
 //! ```
 
 mod controller;
+mod election;
 mod error;
 mod identity;
 mod ids;
@@ -60,8 +63,12 @@ pub use crate::controller::{
     CreateTopic, CreatedTopic, DeletedTopic, MAX_NEW_PARTITIONS, MAX_TOPIC_NAME_LEN,
     OngoingReassignment, Reassignment, TopicLayout, TopicRef, ongoing_reassignments,
     plan_alter_configs, plan_alter_partition, plan_create_partitions, plan_create_topic,
-    plan_delete_topic, plan_fence_broker, plan_reassign, plan_register_broker, plan_unfence_broker,
-    validate_topic_name,
+    plan_delete_topic, plan_fence_broker, plan_fence_broker_with, plan_reassign,
+    plan_register_broker, plan_unfence_broker, plan_unfence_broker_with, validate_topic_name,
+};
+pub use crate::election::{
+    Election, ElectionConfig, ElectionType, PartitionElection, UNCLEAN_LEADER_ELECTION_ENABLE,
+    plan_elect_leaders, plan_rebalance_leaders, plan_unclean_elections, unclean_election_enabled,
 };
 pub use crate::error::Error;
 pub use crate::identity::{Identity, META_PROPERTIES_FILE_NAME, load_or_create_identity};

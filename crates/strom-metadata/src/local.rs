@@ -19,6 +19,7 @@ use crate::controller::{
     plan_create_partitions, plan_create_topic, plan_delete_topic, plan_fence_broker, plan_reassign,
     plan_register_broker, plan_unfence_broker,
 };
+use crate::election::{ElectionType, PartitionElection, plan_elect_leaders};
 use crate::identity::{Identity, load_or_create_identity};
 use crate::ids::{BrokerId, ClusterId};
 use crate::image::{MetadataImage, PartitionImage};
@@ -188,6 +189,18 @@ impl LocalController {
     pub fn unfence_broker(&mut self, broker_id: BrokerId) -> Result<()> {
         let records = plan_unfence_broker(&self.image, broker_id)?;
         self.commit(records)
+    }
+
+    /// Runs an ElectLeaders request (see [`plan_elect_leaders`]): on one node every partition's
+    /// only replica leads already, so this mostly answers `NotNeeded`.
+    pub fn elect_leaders(
+        &mut self,
+        election: ElectionType,
+        partitions: Option<&[(String, crate::ids::PartitionIndex)]>,
+    ) -> Result<Vec<PartitionElection>> {
+        let (res, records) = plan_elect_leaders(&self.image, election, partitions);
+        self.commit(records)?;
+        Ok(res)
     }
 
     /// Plans every item against an image that already holds the earlier items' records, then

@@ -414,6 +414,9 @@ apis! {
     /// DeleteGroups (42).
     DeleteGroups = 42, delete_groups::{DeleteGroupsRequest, DeleteGroupsResponse},
         versions 0..=2, flexible from 2;
+    /// ElectLeaders (43).
+    ElectLeaders = 43, elect_leaders::{ElectLeadersRequest, ElectLeadersResponse},
+        versions 0..=2, flexible from 2;
     /// IncrementalAlterConfigs (44).
     IncrementalAlterConfigs = 44,
         incremental_alter_configs::{IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse},
@@ -495,6 +498,7 @@ mod tests {
             36 SaslAuthenticate         0-2 flexible 2+
             37 CreatePartitions         0-3 flexible 2+
             42 DeleteGroups             0-2 flexible 2+
+            43 ElectLeaders             0-2 flexible 2+
             44 IncrementalAlterConfigs  0-1 flexible 1+
             45 AlterPartitionReassignments 0-1 flexible 0+
             46 ListPartitionReassignments 0-0 flexible 0+

@@ -11,8 +11,8 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use strom_metadata::{
     AlterPartition, BrokerId, BrokerRegistration, ConfigOp, ConfigResource, CreatePartitions,
-    CreateTopic, CreatedTopic, DeletedTopic, Mode, OngoingReassignment, PartitionImage,
-    PartitionIndex, Reassignment, TopicId, TopicRef,
+    CreateTopic, CreatedTopic, DeletedTopic, ElectionType, Mode, OngoingReassignment,
+    PartitionElection, PartitionImage, PartitionIndex, Reassignment, TopicId, TopicRef,
 };
 
 use crate::Error;
@@ -52,6 +52,13 @@ pub enum Intent {
     /// ListPartitionReassignments as the leader sees it ([`Outcome::ListedReassignments`]):
     /// the given partitions, or all with `None`. A broker may also read its own image instead.
     ListPartitionReassignments(Option<Vec<(String, PartitionIndex)>>),
+    /// ElectLeaders ([`Outcome::ElectedLeaders`]): one result per named partition, in order.
+    ElectLeaders {
+        /// Preferred or unclean.
+        election: ElectionType,
+        /// The partitions, or `None` for every partition of every topic.
+        partitions: Option<Vec<(String, PartitionIndex)>>,
+    },
 }
 
 /// A change of one resource's config overrides, in a form that needs no broker config rules on
@@ -86,6 +93,8 @@ pub enum Outcome {
     AlteredReassignments(Vec<strom_metadata::Result<()>>),
     /// The reassignments in progress, for [`Intent::ListPartitionReassignments`].
     ListedReassignments(Vec<OngoingReassignment>),
+    /// Per-partition results of [`Intent::ElectLeaders`].
+    ElectedLeaders(Vec<PartitionElection>),
 }
 
 /// The rule variants of [`strom_metadata::Error`], which the broker maps to wire codes, in a
@@ -161,6 +170,7 @@ pub(crate) enum WireOutcome {
     Done,
     AlteredReassignments(Vec<Result<(), RuleError>>),
     ListedReassignments(Vec<OngoingReassignment>),
+    ElectedLeaders(Vec<PartitionElection>),
 }
 
 /// A forwarded intent's answer: the outcome and the leader's image end offset right after it,
@@ -195,6 +205,7 @@ impl Intent {
                 )
                 | (Intent::AlterConfigs(..), WireOutcome::AlteredConfigs(_))
                 | (Intent::AlterPartition(_), WireOutcome::AlteredPartition(_))
+                | (Intent::ElectLeaders { .. }, WireOutcome::ElectedLeaders(_))
                 | (
                     Intent::RegisterBroker(_)
                         | Intent::BrokerHeartbeat { .. }
@@ -372,6 +383,7 @@ impl Outcome {
                 WireOutcome::AlteredReassignments(items_to_wire(items)?)
             }
             Outcome::ListedReassignments(ongoing) => WireOutcome::ListedReassignments(ongoing),
+            Outcome::ElectedLeaders(elections) => WireOutcome::ElectedLeaders(elections),
         };
         Ok(res)
     }
@@ -391,6 +403,7 @@ impl Outcome {
                 Outcome::AlteredReassignments(items_from_wire(items))
             }
             WireOutcome::ListedReassignments(ongoing) => Outcome::ListedReassignments(ongoing),
+            WireOutcome::ElectedLeaders(elections) => Outcome::ElectedLeaders(elections),
         }
     }
 }
@@ -550,6 +563,12 @@ mod tests {
                 .expects(&WireOutcome::ListedReassignments(Vec::new()))
         );
         assert!(!Intent::ListPartitionReassignments(None).expects(&WireOutcome::Done));
+        let elect = Intent::ElectLeaders {
+            election: ElectionType::Preferred,
+            partitions: None,
+        };
+        assert!(elect.expects(&WireOutcome::ElectedLeaders(Vec::new())));
+        assert!(!elect.expects(&WireOutcome::Done));
     }
 
     fn intents() -> impl Strategy<Value = Intent> {
@@ -613,6 +632,17 @@ mod tests {
                     isr: vec![BrokerId(leader)],
                 })
             }),
+            (proptest::option::of((name, 0..8u32)), any::<bool>()).prop_map(
+                |(partition, unclean)| Intent::ElectLeaders {
+                    election: if unclean {
+                        ElectionType::Unclean
+                    } else {
+                        ElectionType::Preferred
+                    },
+                    partitions: partition
+                        .map(|(topic, index)| vec![(topic, PartitionIndex(index))]),
+                }
+            ),
             any::<i32>().prop_map(|id| Intent::RegisterBroker(BrokerRegistration {
                 broker_id: BrokerId(id),
                 endpoints: Vec::new(),

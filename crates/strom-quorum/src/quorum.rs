@@ -15,7 +15,9 @@
 //!
 //! The leader also keeps broker sessions (see `liveness`): brokers heartbeat with
 //! [`Quorum::heartbeat`], and a task fences those not heard from for
-//! [`QuorumConfig::broker_session_timeout`].
+//! [`QuorumConfig::broker_session_timeout`]. Another task on the leader moves leadership back
+//! to preferred replicas every [`QuorumConfig::leader_imbalance_check_interval`] (Kafka's
+//! `auto.leader.rebalance.enable`) and elects uncleanly where topics allow it.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -27,10 +29,12 @@ use openraft::error::{CheckIsLeaderError, ClientWriteError, RaftError};
 use openraft::{BasicNode, SnapshotPolicy};
 use strom_metadata::{
     AlterConfigs, BrokerId, BrokerRegistration, ClusterId, ConfigResource, ConfigRules,
-    CreatePartitions, CreateTopic, CreatedTopic, DeletedTopic, MetadataImage, MetadataRecord, Mode,
-    RecordBatch, TopicRef, ongoing_reassignments, plan_alter_configs, plan_alter_partition,
-    plan_create_partitions, plan_create_topic, plan_delete_topic, plan_fence_broker, plan_reassign,
-    plan_register_broker, plan_unfence_broker,
+    CreatePartitions, CreateTopic, CreatedTopic, DeletedTopic, Election, ElectionConfig,
+    MetadataImage, MetadataRecord, Mode, PartitionElection, RecordBatch, TopicRef,
+    ongoing_reassignments, plan_alter_configs, plan_alter_partition, plan_create_partitions,
+    plan_create_topic, plan_delete_topic, plan_elect_leaders, plan_fence_broker,
+    plan_fence_broker_with, plan_reassign, plan_rebalance_leaders, plan_register_broker,
+    plan_unclean_elections, plan_unfence_broker, plan_unfence_broker_with,
 };
 use tokio::sync::{Mutex, watch};
 use tokio::task::JoinHandle;
@@ -99,6 +103,21 @@ pub struct QuorumConfig {
     /// bound one (a listener bound to `0.0.0.0`). A learner sends it to the leader when it
     /// joins; `None` uses the bound address.
     pub advertised_addr: Option<SocketAddr>,
+    /// On the leader: topics without their own `unclean.leader.election.enable` (and no
+    /// cluster-wide dynamic default) may elect a leader from outside the ISR when fencing leaves
+    /// a partition leaderless or a replica of a leaderless partition returns (Kafka's
+    /// `unclean.leader.election.enable`).
+    pub unclean_leader_election_enable: bool,
+    /// On the leader: move leadership back to preferred replicas when a broker's imbalance
+    /// exceeds [`QuorumConfig::leader_imbalance_per_broker_percentage`] (Kafka's
+    /// `auto.leader.rebalance.enable`).
+    pub auto_leader_rebalance_enable: bool,
+    /// How often the leader checks the imbalance, and elects uncleanly for leaderless partitions
+    /// of topics that allow it (Kafka's `leader.imbalance.check.interval.seconds`).
+    pub leader_imbalance_check_interval: Duration,
+    /// The share (in percent) of a broker's preferred partitions that others may lead before
+    /// the rebalance acts (Kafka's `leader.imbalance.per.broker.percentage`).
+    pub leader_imbalance_per_broker_percentage: u32,
 }
 
 /// A node's view of the quorum, for monitoring and tests.
@@ -126,6 +145,7 @@ pub struct Quorum {
     sessions: JoinHandle<()>,
     /// A learner's task that asks the leader to add it, until it has.
     joiner: Option<JoinHandle<()>>,
+    rebalance: JoinHandle<()>,
 }
 
 /// What a running node shares between its handle, its RPC server and its session task.
@@ -145,6 +165,19 @@ pub(crate) struct Node {
     session_timeout: Duration,
     /// Broker sessions, meaningful on the leader only.
     liveness: std::sync::Mutex<Liveness>,
+    /// What fencing and unfencing may elect.
+    election_config: ElectionConfig,
+    /// When and how the leader checks leadership.
+    balance: Balance,
+}
+
+/// The settings of the leader's periodic leadership check.
+#[derive(Debug, Clone, Copy)]
+struct Balance {
+    /// How often.
+    interval: Duration,
+    /// The preferred-leader rebalance's imbalance percentage, or `None` when it is off.
+    imbalance_percentage: Option<u32>,
 }
 
 /// Where an intent goes.
@@ -160,7 +193,9 @@ enum Target {
 impl QuorumConfig {
     /// A config with defaults suited to a LAN: heartbeats every 50 ms, elections after 300 to
     /// 600 ms, a snapshot every 10 000 entries keeping 1 000, frames up to 16 MiB, submits
-    /// given up after 10 s, broker sessions of 9 s.
+    /// given up after 10 s, broker sessions of 9 s; no unclean elections by default, and a
+    /// preferred-leader rebalance every 300 s for brokers above 10 % imbalance (Kafka's
+    /// defaults).
     pub fn new(
         node_id: NodeId,
         role: Role,
@@ -185,6 +220,10 @@ impl QuorumConfig {
             forward_timeout: Duration::from_secs(10),
             broker_session_timeout: Duration::from_secs(9),
             advertised_addr: None,
+            unclean_leader_election_enable: false,
+            auto_leader_rebalance_enable: true,
+            leader_imbalance_check_interval: Duration::from_secs(300),
+            leader_imbalance_per_broker_percentage: 10,
         }
     }
 }
@@ -218,6 +257,11 @@ impl Quorum {
         if config.broker_session_timeout.is_zero() {
             return Err(Error::InvalidConfig {
                 reason: "the broker session timeout must be positive".to_owned(),
+            });
+        }
+        if config.leader_imbalance_check_interval.is_zero() {
+            return Err(Error::InvalidConfig {
+                reason: "the leader imbalance check interval must be positive".to_owned(),
             });
         }
         let raft_config = openraft::Config {
@@ -282,6 +326,15 @@ impl Quorum {
             ),
             session_timeout: config.broker_session_timeout,
             liveness: std::sync::Mutex::new(Liveness::default()),
+            election_config: ElectionConfig {
+                unclean_by_default: config.unclean_leader_election_enable,
+            },
+            balance: Balance {
+                interval: config.leader_imbalance_check_interval,
+                imbalance_percentage: config
+                    .auto_leader_rebalance_enable
+                    .then_some(config.leader_imbalance_per_broker_percentage),
+            },
         });
         let server = tokio::spawn(serve(listener, Arc::clone(&node), config.max_frame_bytes));
         let sessions = tokio::spawn(watch_sessions(Arc::clone(&node)));
@@ -292,12 +345,14 @@ impl Quorum {
                 config.advertised_addr.unwrap_or(local_addr),
             ))
         });
+        let rebalance = tokio::spawn(watch_leadership(Arc::clone(&node)));
         let res = Quorum {
             node,
             local_addr,
             server,
             sessions,
             joiner,
+            rebalance,
         };
         if config.role == Role::Voter && !res.node.is_initialized().await? {
             let members: BTreeMap<u64, BasicNode> = config
@@ -469,8 +524,8 @@ impl Quorum {
         Ok(self.node.serve_join(node_id.0, addr.to_string()).await?)
     }
 
-    /// Stops the node: Raft, its RPC listener and connections, and the session task. The
-    /// directory stays as it is for a later start.
+    /// Stops the node: Raft, its RPC listener and connections, the session and leadership
+    /// tasks. The directory stays as it is for a later start.
     pub async fn shutdown(self) -> Result<()> {
         self.stop().await
     }
@@ -483,6 +538,7 @@ impl Quorum {
         if let Some(joiner) = &self.joiner {
             joiner.abort();
         }
+        self.rebalance.abort();
         let res = self.node.raft.shutdown().await;
         if let Err(error) = res {
             return Err(Error::Unavailable {
@@ -744,9 +800,10 @@ impl Node {
                 self.sessions().heard(broker_id, term, Instant::now());
                 self.propose_with(|image| match image.broker(broker_id) {
                     None => Err(strom_metadata::Error::UnknownBroker { broker_id }),
-                    Some(broker) if broker.fenced => {
-                        Ok(((), plan_unfence_broker(image, broker_id)?))
-                    }
+                    Some(broker) if broker.fenced => Ok((
+                        (),
+                        plan_unfence_broker_with(image, broker_id, self.election_config)?,
+                    )),
                     Some(_) => Ok(((), Vec::new())),
                 })
                 .await?;
@@ -771,13 +828,23 @@ impl Node {
                 Ok(Outcome::AlteredPartition(partition))
             }
             Intent::FenceBroker(broker_id) => {
-                self.propose_with(|image| Ok(((), plan_fence_broker(image, *broker_id)?)))
-                    .await?;
+                self.propose_with(|image| {
+                    Ok((
+                        (),
+                        plan_fence_broker_with(image, *broker_id, self.election_config)?,
+                    ))
+                })
+                .await?;
                 Ok(Outcome::Done)
             }
             Intent::UnfenceBroker(broker_id) => {
-                self.propose_with(|image| Ok(((), plan_unfence_broker(image, *broker_id)?)))
-                    .await?;
+                self.propose_with(|image| {
+                    Ok((
+                        (),
+                        plan_unfence_broker_with(image, *broker_id, self.election_config)?,
+                    ))
+                })
+                .await?;
                 Ok(Outcome::Done)
             }
             Intent::AlterPartitionReassignments(reassignments) => {
@@ -794,6 +861,17 @@ impl Node {
                     &self.image(),
                     partitions.as_deref(),
                 )))
+            }
+            Intent::ElectLeaders {
+                election,
+                partitions,
+            } => {
+                let elections = self
+                    .propose_with(|image| {
+                        Ok(plan_elect_leaders(image, *election, partitions.as_deref()))
+                    })
+                    .await?;
+                Ok(Outcome::ElectedLeaders(elections))
             }
         }
     }
@@ -917,7 +995,7 @@ impl Node {
                 if !expired {
                     return Ok((false, Vec::new()));
                 }
-                let records = plan_fence_broker(image, broker_id)?;
+                let records = plan_fence_broker_with(image, broker_id, self.election_config)?;
                 Ok((!records.is_empty(), records))
             });
             let res = match tokio::time::timeout(self.session_timeout, fence).await {
@@ -936,6 +1014,83 @@ impl Node {
                 Err(error) => tracing::warn!(%broker_id, %error, "fencing a broker failed"),
             }
         }
+    }
+}
+
+impl Node {
+    /// One round of the leadership task, on the leader: preferred elections for the brokers
+    /// whose leadership imbalance exceeds the percentage (when the rebalance is on), then
+    /// unclean elections for leaderless partitions of topics that enable them.
+    async fn check_leadership(&self) {
+        if self.leading_term().is_none() {
+            return;
+        }
+        let balance = self.balance;
+        let elect = self.propose_with(|image| {
+            let (rebalanced, mut records) = match balance.imbalance_percentage {
+                Some(percentage) => plan_rebalance_leaders(image, percentage),
+                None => (Vec::new(), Vec::new()),
+            };
+            let mut after = image.clone();
+            for record in &records {
+                after.apply(record)?;
+            }
+            let (unclean, unclean_records) = plan_unclean_elections(&after, self.election_config);
+            records.extend(unclean_records);
+            Ok(((rebalanced, unclean), records))
+        });
+        let res = match tokio::time::timeout(balance.interval, elect).await {
+            Ok(res) => res,
+            Err(_) => Err(Error::Unavailable {
+                reason: format!("not done within {:?}", balance.interval),
+            }),
+        };
+        match res {
+            Ok((rebalanced, unclean)) => {
+                if !rebalanced.is_empty() {
+                    tracing::info!(
+                        moved = rebalanced.len(),
+                        partitions = %elected_leaders(&rebalanced),
+                        "rebalanced partition leadership to preferred replicas"
+                    );
+                }
+                if !unclean.is_empty() {
+                    tracing::warn!(
+                        partitions = %elected_leaders(&unclean),
+                        "elected leaders from outside the isr (unclean leader election)"
+                    );
+                }
+            }
+            Err(Error::NotLeader { .. }) => {}
+            Err(error) => tracing::warn!(%error, "checking partition leadership failed"),
+        }
+    }
+}
+
+/// `topic-partition->leader` for each elected partition, comma-separated, for a log line.
+fn elected_leaders(elections: &[PartitionElection]) -> String {
+    let names: Vec<String> = elections
+        .iter()
+        .map(|election| match election.election {
+            Election::Elected(leader) => {
+                format!("{}-{}->{leader}", election.topic, election.partition)
+            }
+            other => format!("{}-{}:{other:?}", election.topic, election.partition),
+        })
+        .collect();
+    names.join(",")
+}
+
+/// The leadership task: every check interval (the first one interval after start), on the
+/// leader, moves leadership back to preferred replicas where a broker's imbalance is too high
+/// and elects uncleanly where a topic allows it. It runs on every node; only a leader acts.
+async fn watch_leadership(node: Arc<Node>) {
+    let interval = node.balance.interval;
+    let mut ticks = tokio::time::interval_at(Instant::now() + interval, interval);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        node.check_leadership().await;
     }
 }
 
@@ -1044,6 +1199,7 @@ impl Drop for Quorum {
         if let Some(joiner) = &self.joiner {
             joiner.abort();
         }
+        self.rebalance.abort();
     }
 }
 

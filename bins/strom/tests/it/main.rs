@@ -5,6 +5,7 @@
     reason = "test set-up fails loudly; library code keeps the lint"
 )]
 
+mod elections;
 mod fixture;
 mod groups;
 mod perf;

@@ -8,6 +8,7 @@ mod admin;
 mod admin_configs;
 mod api_versions;
 mod bad_input;
+mod elections;
 mod fixture;
 mod follower;
 mod groups;

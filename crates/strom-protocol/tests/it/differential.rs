@@ -140,6 +140,8 @@ differential! {
     sasl_handshake_response: sasl_handshake::SaslHandshakeResponse, kp::SaslHandshakeResponse;
     delete_records_request: delete_records::DeleteRecordsRequest, kp::DeleteRecordsRequest;
     delete_records_response: delete_records::DeleteRecordsResponse, kp::DeleteRecordsResponse;
+    elect_leaders_request: elect_leaders::ElectLeadersRequest, kp::ElectLeadersRequest;
+    elect_leaders_response: elect_leaders::ElectLeadersResponse, kp::ElectLeadersResponse;
     add_partitions_to_txn_request: add_partitions_to_txn::AddPartitionsToTxnRequest, kp::AddPartitionsToTxnRequest;
     add_partitions_to_txn_response: add_partitions_to_txn::AddPartitionsToTxnResponse, kp::AddPartitionsToTxnResponse;
     add_offsets_to_txn_request: add_offsets_to_txn::AddOffsetsToTxnRequest, kp::AddOffsetsToTxnRequest;

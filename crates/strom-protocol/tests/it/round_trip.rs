@@ -127,6 +127,8 @@ round_trips! {
     sasl_handshake_response: sasl_handshake::SaslHandshakeResponse;
     delete_records_request: delete_records::DeleteRecordsRequest;
     delete_records_response: delete_records::DeleteRecordsResponse;
+    elect_leaders_request: elect_leaders::ElectLeadersRequest;
+    elect_leaders_response: elect_leaders::ElectLeadersResponse;
     add_partitions_to_txn_request: add_partitions_to_txn::AddPartitionsToTxnRequest;
     add_partitions_to_txn_response: add_partitions_to_txn::AddPartitionsToTxnResponse;
     add_offsets_to_txn_request: add_offsets_to_txn::AddOffsetsToTxnRequest;

@@ -8,6 +8,7 @@
 )]
 
 mod cluster;
+mod elections;
 mod failover;
 mod forward;
 mod large;
