@@ -10,6 +10,7 @@ mod api_versions;
 mod bad_input;
 mod fixture;
 mod follower;
+mod group_replication;
 mod groups;
 mod idempotence;
 mod produce_fetch;
