@@ -5,6 +5,8 @@ of a partition (and once the active controller) is killed with SIGKILL and resta
 At the end the history checker (history.py) finds no lost acknowledged write, no duplicate, no
 offset holding two records, no non-monotonic poll and no gap; every replica holds byte-identical
 batches up to the high watermark; and a metadata change after the controller died succeeds.
+A second test kills a group's coordinator right after synchronous offset commits: the new
+coordinator returns at least the last committed offset.
 """
 
 import os
@@ -259,5 +261,51 @@ def test_kill_leaders_and_controller_lose_nothing(tmp_path):
             assert first, f"partition {p} has no committed batches on node 1"
             for n, found in committed.items():
                 assert found == first, f"partition {p}: node {n} differs from node 1 below {high[p]}"
+    finally:
+        cluster.stop_all()
+
+
+def test_committed_offsets_survive_a_coordinator_kill(tmp_path):
+    cluster = Cluster(tmp_path)
+    topic = "orders"
+    group = "survivor"
+    try:
+        cluster.wait_ready()
+        admin = cluster.admin()
+        admin.create_topics([NewTopic(topic, 1, 3)])[topic].result(30)
+        cluster.leader_of(topic, 0)
+
+        consumer = Consumer(
+            {"bootstrap.servers": cluster.bootstrap, "group.id": group, "enable.auto.commit": False}
+        )
+        consumer.assign([TopicPartition(topic, 0)])
+        # Each commit is answered once every ISR member of the group's __consumer_offsets
+        # partition has it.
+        last = 0
+        for offset in range(1, 21):
+            consumer.commit(offsets=[TopicPartition(topic, 0, offset * 10)], asynchronous=False)
+            last = offset * 10
+        described = admin.describe_consumer_groups([group])[group].result(30)
+        coordinator = described.coordinator.id
+        cluster.nodes[coordinator].stop(signal.SIGKILL)
+        consumer.close()
+
+        # A new coordinator (another ISR member) takes over and has every acknowledged commit.
+        deadline = time.monotonic() + 60
+        committed = None
+        while time.monotonic() < deadline:
+            reader = Consumer({"bootstrap.servers": cluster.bootstrap, "group.id": group})
+            try:
+                found = reader.committed([TopicPartition(topic, 0)], timeout=10)
+                if found and found[0].error is None and found[0].offset >= 0:
+                    committed = found[0].offset
+                    break
+            except Exception:  # noqa: BLE001 - the coordinator may be moving
+                pass
+            finally:
+                reader.close()
+            time.sleep(0.5)
+        assert committed is not None, f"no committed offset after the coordinator died:\n{cluster.logs()}"
+        assert committed >= last, f"committed {committed} < acknowledged {last}"
     finally:
         cluster.stop_all()

@@ -461,6 +461,12 @@ pub const BROKER_KEYS: &[ConfigKey] = &[
         "how often offset expiry runs",
     ),
     key(
+        "offsets.commit.timeout.ms",
+        int(1, I32_MAX),
+        Some("5000"),
+        "how long a group write waits for the isr of __consumer_offsets",
+    ),
+    key(
         "group.initial.rebalance.delay.ms",
         int(0, I32_MAX),
         Some("3000"),

@@ -150,6 +150,38 @@ pub async fn handle(broker: Arc<Broker>, peer: Peer, frame: Bytes) -> Reply {
         Request::SyncGroup(request) => {
             Response::from(handlers::sync_group::handle(broker, request).await)
         }
+        Request::OffsetCommit(request) => {
+            let handler_broker = Arc::clone(&broker);
+            let res = tokio::task::spawn_blocking(move || {
+                handlers::offset_commit::handle(&handler_broker, request, version)
+            })
+            .await;
+            match res {
+                Ok(pending) => {
+                    Response::from(handlers::offset_commit::complete(broker, pending).await)
+                }
+                Err(error) => {
+                    tracing::error!(%error, "offset commit handler failed");
+                    return Reply::Close;
+                }
+            }
+        }
+        Request::TxnOffsetCommit(request) => {
+            let handler_broker = Arc::clone(&broker);
+            let res = tokio::task::spawn_blocking(move || {
+                handlers::txn_offset_commit::handle(&handler_broker, request, version)
+            })
+            .await;
+            match res {
+                Ok(pending) => {
+                    Response::from(handlers::txn_offset_commit::complete(broker, pending).await)
+                }
+                Err(error) => {
+                    tracing::error!(%error, "txn offset commit handler failed");
+                    return Reply::Close;
+                }
+            }
+        }
         other => {
             let res =
                 tokio::task::spawn_blocking(move || handle_blocking(&broker, other, version)).await;
@@ -235,9 +267,6 @@ fn handle_blocking(broker: &Broker, request: Request, version: i16) -> Option<Re
         Request::LeaveGroup(request) => {
             Response::from(handlers::leave_group::handle(broker, request, version))
         }
-        Request::OffsetCommit(request) => {
-            Response::from(handlers::offset_commit::handle(broker, request, version))
-        }
         Request::OffsetFetch(request) => {
             Response::from(handlers::offset_fetch::handle(broker, request, version))
         }
@@ -253,9 +282,6 @@ fn handle_blocking(broker: &Broker, request: Request, version: i16) -> Option<Re
         Request::DeleteGroups(request) => {
             Response::from(handlers::delete_groups::handle(broker, request))
         }
-        Request::TxnOffsetCommit(request) => Response::from(handlers::txn_offset_commit::handle(
-            broker, request, version,
-        )),
         Request::AlterPartitionReassignments(request) => Response::from(
             handlers::alter_partition_reassignments::handle(broker, request, version),
         ),

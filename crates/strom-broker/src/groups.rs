@@ -4,6 +4,20 @@
 //! response is delivered only after the appends before it succeeded), creates and replays
 //! `__consumer_offsets`, and runs the timer task that calls `tick` at the requested wakeup.
 //!
+//! Group writes are `acks=all` writes, as in Kafka: an append is refused when the partition's
+//! ISR is smaller than its `min.insync.replicas`, and a response that follows appends goes out
+//! only once the high watermark passed them (every ISR member has them), at most
+//! `offsets.commit.timeout.ms` later ([`Durable`]). With one replica that is at once. The
+//! append errors become the coordinator errors Kafka answers: `NOT_COORDINATOR` when this broker
+//! no longer leads the partition, `COORDINATOR_NOT_AVAILABLE` for too small an ISR or a timeout.
+//! A write that timed out stays in the log and in memory (it may still be committed, as Kafka's
+//! coordinator keeps it); one that was refused before the append is undone by replaying the log.
+//!
+//! A new coordinator replays its whole log (up to its log end): as the leader it never
+//! truncates, so everything it has either becomes committed under it or is dropped with it when
+//! leadership moves again (`on_leadership` unloads the groups before a follower's fetcher may
+//! truncate; the fetcher never touches a partition led here).
+//!
 //! It decides nothing about groups itself: the coordinator does. Wire messages are translated in
 //! `handlers/` (join_group.rs, offset_commit.rs, ...).
 //!
@@ -27,15 +41,16 @@ use strom_log::TopicPartition;
 use strom_metadata::{CreateTopic, Mode, PartitionIndex, TopicId, TopicLayout};
 use strom_record::{
     BatchBuilder, BatchConfig, ControlRecordType, DecodeLimits, EndTransactionMarker, LeaderEpoch,
-    Timestamp, complete_batches,
+    Offset, Timestamp, complete_batches,
 };
+use strom_replication::{AckError, RequestId};
 use tokio::sync::{Notify, oneshot, watch};
 
 use crate::broker::{Broker, now};
 use crate::config::BrokerConfig;
 use crate::handlers::leader_epoch;
 use crate::handlers::metadata::CONSUMER_OFFSETS_TOPIC;
-use crate::replica::Effects;
+use crate::replica::{AckOutcome, Effects};
 use crate::{Error, random_id};
 
 /// How much of a `__consumer_offsets` partition one read takes while replaying it.
@@ -48,6 +63,38 @@ const MIN_TICK_GAP: Duration = Duration::from_millis(10);
 /// `offsets.topic.segment.bytes` when the configuration does not say.
 const DEFAULT_OFFSETS_SEGMENT_BYTES: &str = "104857600";
 
+/// `offsets.commit.timeout.ms` when the configuration does not say (Kafka's default).
+const DEFAULT_COMMIT_TIMEOUT: Duration = Duration::from_millis(5000);
+
+/// A wait for group writes to reach the ISR of their `__consumer_offsets` partitions, which an
+/// answer must pass before it goes out. Empty (and passed at once) when the answer follows no
+/// write, or when every write is already replicated (always, with one replica).
+#[derive(Debug)]
+#[must_use = "an answer goes out only after its writes are replicated"]
+pub(crate) struct Durable {
+    waits: Vec<AckWait>,
+    /// `offsets.commit.timeout.ms`: the longest wait.
+    timeout: Duration,
+}
+
+/// One registered `acks=all` wait of a `__consumer_offsets` partition.
+#[derive(Debug)]
+struct AckWait {
+    request: RequestId,
+    outcome: oneshot::Receiver<AckOutcome>,
+}
+
+/// A delayed (JoinGroup, SyncGroup) answer and the writes it waits for.
+#[derive(Debug)]
+struct Answer {
+    response: DelayedResponse,
+    durable: Durable,
+}
+
+/// The records appended to `__consumer_offsets` that an answer depends on: per partition, the
+/// log end offset right after the last of them.
+type Written = BTreeMap<OffsetsPartition, Offset>;
+
 /// The consumer group coordinator of this broker and what it needs to run.
 #[derive(Debug)]
 pub(crate) struct GroupService {
@@ -59,13 +106,15 @@ pub(crate) struct GroupService {
     ready: AtomicBool,
     /// Held while creating or replaying `__consumer_offsets`.
     loading: Mutex<()>,
+    /// `offsets.commit.timeout.ms`: how long an answer waits for its writes to be replicated.
+    commit_timeout: Duration,
 }
 
 #[derive(Debug)]
 struct State {
     coordinator: Coordinator,
     /// JoinGroup and SyncGroup requests waiting for their answer.
-    waiting: HashMap<Token, oneshot::Sender<DelayedResponse>>,
+    waiting: HashMap<Token, oneshot::Sender<Answer>>,
     /// When the timer task should call `tick`.
     wakeup_at: Option<TimeMs>,
     /// The latest time handed to the coordinator (its clock must not go backwards).
@@ -94,6 +143,7 @@ impl GroupService {
             next_token: AtomicU64::new(1),
             ready: AtomicBool::new(false),
             loading: Mutex::new(()),
+            commit_timeout: commit_timeout(config),
         }
     }
 
@@ -167,7 +217,7 @@ impl GroupService {
             let mut state = self.state();
             let now = state.advance(now_ms());
             let effects = state.coordinator.unload(partition);
-            self.execute(broker, &mut state, effects, now, false);
+            let _ = self.execute(broker, &mut state, effects, now, false);
             tracing::info!(
                 partition = partition.0,
                 "no longer coordinating the groups of __consumer_offsets partition"
@@ -175,22 +225,34 @@ impl GroupService {
         }
     }
 
-    /// Runs an immediate-answer coordinator call and its effects. `Err` when an append to
-    /// `__consumer_offsets` failed: the caller answers with that error instead.
+    /// Runs an immediate-answer coordinator call and its effects, and waits (blocking this
+    /// thread, which must be one of the runtime's blocking threads, never an async task) until
+    /// its writes are replicated. `Err` when an append to `__consumer_offsets`
+    /// failed or was not replicated in time: the caller answers with that error instead.
     pub(crate) fn call<R>(
         &self,
         broker: &Broker,
         f: impl FnOnce(&mut Coordinator, TimeMs) -> Output<R>,
     ) -> Result<R, GroupError> {
+        let (response, durable) = self.call_durable(broker, f)?;
+        durable.wait_blocking(broker)?;
+        Ok(response)
+    }
+
+    /// Runs an immediate-answer coordinator call and its effects; the answer may go out once
+    /// the returned wait passed (`Durable::wait`). `Err` when an append failed. Blocking.
+    pub(crate) fn call_durable<R>(
+        &self,
+        broker: &Broker,
+        f: impl FnOnce(&mut Coordinator, TimeMs) -> Output<R>,
+    ) -> Result<(R, Durable), GroupError> {
         self.warm_up(broker);
         let mut state = self.state();
         let now = state.advance(now_ms());
         let output = f(&mut state.coordinator, now);
-        if self.execute(broker, &mut state, output.effects, now, true) {
-            Ok(output.response)
-        } else {
-            Err(GroupError::CoordinatorNotAvailable)
-        }
+        let written = self.execute(broker, &mut state, output.effects, now, true)?;
+        let durable = self.durable(broker, &written)?;
+        Ok((output.response, durable))
     }
 
     /// Runs a read-only coordinator call. Reads do not create `__consumer_offsets`: before it
@@ -201,7 +263,7 @@ impl GroupService {
     }
 
     /// A new token and the receiver its answer will arrive on.
-    fn register(&self) -> (Token, oneshot::Receiver<DelayedResponse>) {
+    fn register(&self) -> (Token, oneshot::Receiver<Answer>) {
         let token = Token(self.next_token.fetch_add(1, Ordering::Relaxed));
         let (sender, receiver) = oneshot::channel();
         self.state().waiting.insert(token, sender);
@@ -219,7 +281,8 @@ impl GroupService {
         let mut state = self.state();
         let now = state.advance(now_ms());
         let effects = f(&mut state.coordinator, token, now);
-        self.execute(broker, &mut state, effects, now, true);
+        // A failed append already answered the requests after it.
+        let _ = self.execute(broker, &mut state, effects, now, true);
     }
 
     /// Calls `tick` with the current time. Blocking.
@@ -227,7 +290,7 @@ impl GroupService {
         let mut state = self.state();
         let now = state.advance(now_ms());
         let effects = state.coordinator.tick(now);
-        self.execute(broker, &mut state, effects, now, true);
+        let _ = self.execute(broker, &mut state, effects, now, true);
     }
 
     /// When the timer task should call `tick` next.
@@ -248,9 +311,12 @@ impl GroupService {
         }
     }
 
-    /// Executes `effects` in order; returns whether every append succeeded. After a failed
-    /// append, the responses that follow carry `COORDINATOR_NOT_AVAILABLE`, and (with `reload`)
-    /// the partition is unloaded and replayed from its log, which holds what really happened.
+    /// Executes `effects` in order; returns the appends made (for the answer to wait for), or
+    /// the error of the first append that failed. After a failed append, the responses that
+    /// follow carry that error, and (with `reload`) the partition is unloaded and replayed from
+    /// its log, which holds what really happened. (When the append failed because this broker
+    /// no longer leads the partition, reconciliation unloads it right after: `on_leadership`.)
+    /// Each delayed response waits for the appends before it.
     fn execute(
         &self,
         broker: &Broker,
@@ -258,8 +324,10 @@ impl GroupService {
         effects: Vec<Effect>,
         now: TimeMs,
         reload: bool,
-    ) -> bool {
+    ) -> Result<Written, GroupError> {
         let mut failed: Vec<OffsetsPartition> = Vec::new();
+        let mut error: Option<GroupError> = None;
+        let mut written = Written::new();
         for effect in effects {
             match effect {
                 Effect::Persist {
@@ -270,21 +338,36 @@ impl GroupService {
                     if failed.contains(&partition) {
                         continue;
                     }
-                    if let Err(error) = append(broker, partition, producer_id, records, now) {
-                        tracing::warn!(partition = partition.0, %error, "cannot append to __consumer_offsets");
-                        failed.push(partition);
+                    match append(broker, partition, producer_id, records, now) {
+                        Ok(Some(log_end_offset)) => {
+                            written.insert(partition, log_end_offset);
+                        }
+                        Ok(None) => {}
+                        Err((code, message)) => {
+                            tracing::warn!(partition = partition.0, error = %message, "cannot append to __consumer_offsets");
+                            failed.push(partition);
+                            error.get_or_insert(code);
+                        }
                     }
                 }
                 Effect::Respond { token, response } => {
-                    let response = if failed.is_empty() {
-                        response
-                    } else {
-                        unavailable(&response)
+                    let Some(sender) = state.waiting.remove(&token) else {
+                        // The requester went away (closed connection): nothing to do.
+                        continue;
                     };
-                    if let Some(sender) = state.waiting.remove(&token) {
-                        // The requester may have gone away (closed connection): nothing to do.
-                        let _ = sender.send(response);
-                    }
+                    let durable = match error {
+                        None => self.durable(broker, &written),
+                        Some(error) => Err(error),
+                    };
+                    let answer = match durable {
+                        Ok(durable) => Answer { response, durable },
+                        Err(error) => Answer {
+                            response: unavailable(&response, error),
+                            durable: Durable::none(self.commit_timeout),
+                        },
+                    };
+                    // The requester may have gone away meanwhile: nothing to do then either.
+                    let _ = sender.send(answer);
                 }
                 Effect::ScheduleWakeup { .. } => {}
             }
@@ -292,12 +375,12 @@ impl GroupService {
         if reload {
             for partition in &failed {
                 let effects = state.coordinator.unload(*partition);
-                self.execute(broker, state, effects, now, false);
+                let _ = self.execute(broker, state, effects, now, false);
                 state.coordinator.begin_load(*partition);
                 match read_partition(broker, *partition) {
                     Ok(records) => match state.coordinator.load(*partition, records, now) {
                         Ok(effects) => {
-                            self.execute(broker, state, effects, now, false);
+                            let _ = self.execute(broker, state, effects, now, false);
                         }
                         Err(error) => {
                             tracing::error!(partition = partition.0, %error, "cannot replay __consumer_offsets");
@@ -316,7 +399,61 @@ impl GroupService {
             state.wakeup_at = next;
             self.wakeup_changed.notify_one();
         }
-        failed.is_empty()
+        match error {
+            Some(error) => Err(error),
+            None => Ok(written),
+        }
+    }
+
+    /// Registers the waits for `written` to reach the ISR of each partition, with the
+    /// `min.insync.replicas` of `__consumer_offsets` (checked again when the high watermark
+    /// passes, as for `acks=all` produce requests).
+    fn durable(&self, broker: &Broker, written: &Written) -> Result<Durable, GroupError> {
+        let mut res = Durable::none(self.commit_timeout);
+        if written.is_empty() {
+            return Ok(res);
+        }
+        let min_insync = offsets_min_insync(broker);
+        let mut effects = Effects::default();
+        let registered = broker.with_logs(|logs| {
+            for (partition, log_end_offset) in written {
+                let topic_partition = TopicPartition::new(CONSUMER_OFFSETS_TOPIC, partition.0);
+                let Some(log) = logs.manager.get_mut(&topic_partition) else {
+                    return Err(GroupError::NotCoordinator);
+                };
+                let (request, outcome) = logs
+                    .replication
+                    .await_ack(
+                        &topic_partition,
+                        *log_end_offset,
+                        min_insync,
+                        log,
+                        &mut effects,
+                    )
+                    .map_err(|error| {
+                        // The log end went back under the write: a leader change truncated it.
+                        tracing::warn!(partition = partition.0, %error, "cannot wait for __consumer_offsets replication");
+                        GroupError::CoordinatorNotAvailable
+                    })?;
+                res.waits.push(AckWait { request, outcome });
+            }
+            Ok(())
+        });
+        if let Err(error) = broker.apply_effects(effects) {
+            tracing::warn!(%error, "applying replication effects after a group write failed");
+        }
+        match registered {
+            Ok(Ok(())) => Ok(res),
+            Ok(Err(error)) => {
+                res.cancel(broker);
+                Err(error)
+            }
+            Err(error) => {
+                tracing::warn!(%error, "cannot wait for __consumer_offsets replication");
+                res.cancel(broker);
+                Err(GroupError::CoordinatorNotAvailable)
+            }
+        }
     }
 
     /// Replays one partition's records into the coordinator.
@@ -327,7 +464,7 @@ impl GroupService {
         let now = state.advance(now_ms());
         match state.coordinator.load(partition, records, now) {
             Ok(effects) => {
-                self.execute(broker, &mut state, effects, now, false);
+                let _ = self.execute(broker, &mut state, effects, now, false);
                 if count > 0 {
                     tracing::debug!(
                         partition = partition.0,
@@ -354,6 +491,125 @@ impl State {
     }
 }
 
+impl Durable {
+    /// Nothing to wait for.
+    fn none(timeout: Duration) -> Durable {
+        Durable {
+            waits: Vec::new(),
+            timeout,
+        }
+    }
+
+    /// Waits until every write is replicated, at most `offsets.commit.timeout.ms`; the error
+    /// the answer carries instead if that fails (`NOT_COORDINATOR` when leadership moved,
+    /// `COORDINATOR_NOT_AVAILABLE` for too small an ISR or a timeout).
+    pub(crate) async fn wait(mut self, broker: Arc<Broker>) -> Result<(), GroupError> {
+        let res = self.take_resolved();
+        if self.waits.is_empty() {
+            return res;
+        }
+        let (res, unresolved) = self.settle(res).await;
+        if !unresolved.is_empty() {
+            let cancel = move || cancel_acks(&broker, unresolved);
+            if let Err(error) = tokio::task::spawn_blocking(cancel).await {
+                tracing::warn!(%error, "cancelling timed-out group writes failed");
+            }
+        }
+        res
+    }
+
+    /// [`Durable::wait`] on a blocking thread of the runtime.
+    fn wait_blocking(mut self, broker: &Broker) -> Result<(), GroupError> {
+        let res = self.take_resolved();
+        if self.waits.is_empty() {
+            return res;
+        }
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            // Group calls run on the runtime's blocking threads; without a runtime nothing could
+            // ever complete the wait.
+            tracing::error!("a group write waits for replication outside the runtime");
+            self.cancel(broker);
+            return Err(GroupError::CoordinatorNotAvailable);
+        };
+        let (res, unresolved) = runtime.block_on(self.settle(res));
+        cancel_acks(broker, unresolved);
+        res
+    }
+
+    /// Takes the waits that already have their outcome (all of them with one replica); the
+    /// first error among them.
+    fn take_resolved(&mut self) -> Result<(), GroupError> {
+        let mut res = Ok(());
+        self.waits.retain_mut(|wait| {
+            let outcome = match wait.outcome.try_recv() {
+                Ok(outcome) => outcome.map_err(ack_error),
+                Err(oneshot::error::TryRecvError::Empty) => return true,
+                // The replication state dropped the wait without an answer: it stopped leading.
+                Err(oneshot::error::TryRecvError::Closed) => Err(GroupError::NotCoordinator),
+            };
+            res = res.and(outcome);
+            false
+        });
+        res
+    }
+
+    /// Awaits the remaining waits until the deadline or the first failure; returns the outcome
+    /// and the waits to cancel.
+    async fn settle(self, res: Result<(), GroupError>) -> (Result<(), GroupError>, Vec<RequestId>) {
+        let deadline = tokio::time::Instant::now() + self.timeout;
+        let mut res = res;
+        let mut unresolved = Vec::new();
+        for wait in self.waits {
+            if res.is_err() {
+                unresolved.push(wait.request);
+                continue;
+            }
+            res = match tokio::time::timeout_at(deadline, wait.outcome).await {
+                Ok(Ok(outcome)) => outcome.map_err(ack_error),
+                Ok(Err(_)) => Err(GroupError::NotCoordinator),
+                Err(_) => {
+                    unresolved.push(wait.request);
+                    Err(GroupError::CoordinatorNotAvailable)
+                }
+            };
+        }
+        (res, unresolved)
+    }
+
+    /// Forgets every wait (the answer no longer needs them).
+    fn cancel(self, broker: &Broker) {
+        cancel_acks(
+            broker,
+            self.waits.into_iter().map(|wait| wait.request).collect(),
+        );
+    }
+}
+
+/// Forgets waits in the replication state (their answer went out without them).
+fn cancel_acks(broker: &Broker, requests: Vec<RequestId>) {
+    if requests.is_empty() {
+        return;
+    }
+    let res = broker.with_logs(|logs| {
+        for request in requests {
+            logs.replication.cancel_ack(request);
+        }
+    });
+    if let Err(error) = res {
+        tracing::debug!(%error, "cannot cancel group write waits");
+    }
+}
+
+/// The coordinator error for a failed `acks=all` wait, as Kafka's coordinator maps them.
+fn ack_error(error: AckError) -> GroupError {
+    match error {
+        AckError::NotEnoughReplicas | AckError::NotEnoughReplicasAfterAppend => {
+            GroupError::CoordinatorNotAvailable
+        }
+        AckError::NotLeader => GroupError::NotCoordinator,
+    }
+}
+
 /// Sends a JoinGroup or SyncGroup request to the coordinator and waits for its answer (which
 /// may come from another member's request or from the timer). `None` if the broker shuts down
 /// first.
@@ -372,9 +628,13 @@ pub(crate) async fn delayed(
         return None;
     }
     let mut shutdown = broker.shutdown_signal();
-    tokio::select! {
-        res = receiver => res.ok(),
-        _ = shutdown.wait_for(|stop| *stop) => None,
+    let answer = tokio::select! {
+        res = receiver => res.ok()?,
+        _ = shutdown.wait_for(|stop| *stop) => return None,
+    };
+    match answer.durable.wait(broker).await {
+        Ok(()) => Some(answer.response),
+        Err(error) => Some(unavailable(&answer.response, error)),
     }
 }
 
@@ -424,6 +684,27 @@ pub(crate) async fn run(broker: Arc<Broker>, mut stop: watch::Receiver<bool>) {
             tracing::error!(%error, "group tick panicked");
         }
     }
+}
+
+/// `offsets.commit.timeout.ms` from the broker configuration.
+fn commit_timeout(config: &BrokerConfig) -> Duration {
+    config
+        .describe_broker()
+        .into_iter()
+        .find(|entry| entry.name == "offsets.commit.timeout.ms")
+        .and_then(|entry| entry.value)
+        .and_then(|value| value.parse().ok())
+        .map_or(DEFAULT_COMMIT_TIMEOUT, Duration::from_millis)
+}
+
+/// The `min.insync.replicas` of `__consumer_offsets` (its override, else the broker's).
+fn offsets_min_insync(broker: &Broker) -> usize {
+    let image = broker.image();
+    let min_insync = match image.topic(CONSUMER_OFFSETS_TOPIC) {
+        Some(topic) => broker.topic_config(topic).min_insync_replicas,
+        None => 1,
+    };
+    usize::try_from(min_insync).unwrap_or(usize::MAX)
 }
 
 /// The coordinator's settings from the broker's.
@@ -513,14 +794,63 @@ fn led_offsets_partitions(broker: &Broker, partitions: u32) -> Vec<OffsetsPartit
 }
 
 /// Appends `records` as one batch to `__consumer_offsets` partition `partition` (a
-/// transactional batch of `producer_id` if set) and moves its high watermark.
+/// transactional batch of `producer_id` if set), as an `acks=all` write: refused when this
+/// broker does not lead the partition (`NOT_COORDINATOR`) or its ISR is smaller than
+/// `min.insync.replicas` (`COORDINATOR_NOT_AVAILABLE`). Returns the log end offset after the
+/// batch, which the high watermark must reach before the write counts, or `None` when it
+/// already has (always with one replica: the fast path of a single node).
 fn append(
     broker: &Broker,
     partition: OffsetsPartition,
     producer_id: Option<ProducerId>,
     records: Vec<OffsetsRecord>,
     now: TimeMs,
-) -> Result<(), Error> {
+) -> Result<Option<Offset>, (GroupError, String)> {
+    let min_insync = offsets_min_insync(broker);
+    let res = append_batch(broker, partition, producer_id, records, now, min_insync);
+    res.map_err(|error| match error {
+        AppendError::NotLeader => (
+            GroupError::NotCoordinator,
+            "this broker no longer leads the partition".to_owned(),
+        ),
+        AppendError::NotEnoughReplicas { isr } => (
+            GroupError::CoordinatorNotAvailable,
+            format!("min.insync.replicas is {min_insync} but the isr has {isr} members"),
+        ),
+        AppendError::Broker(error) => (GroupError::CoordinatorNotAvailable, error.to_string()),
+    })
+}
+
+/// Why [`append_batch`] did not append (the coordinator error is chosen from it in [`append`]).
+enum AppendError {
+    /// This broker does not lead the partition (any more).
+    NotLeader,
+    /// The ISR, of `isr` members, is smaller than `min.insync.replicas`.
+    NotEnoughReplicas { isr: usize },
+    /// The log or the replication state failed.
+    Broker(Error),
+}
+
+impl From<Error> for AppendError {
+    fn from(error: Error) -> AppendError {
+        AppendError::Broker(error)
+    }
+}
+
+impl From<strom_log::Error> for AppendError {
+    fn from(error: strom_log::Error) -> AppendError {
+        AppendError::Broker(Error::Log(error))
+    }
+}
+
+fn append_batch(
+    broker: &Broker,
+    partition: OffsetsPartition,
+    producer_id: Option<ProducerId>,
+    records: Vec<OffsetsRecord>,
+    now: TimeMs,
+    min_insync: usize,
+) -> Result<Option<Offset>, AppendError> {
     let topic_partition = TopicPartition::new(CONSUMER_OFFSETS_TOPIC, partition.0);
     let epoch = leader_epoch(&broker.image(), &topic_partition);
     let timestamp = Timestamp(i64::try_from(now.0).unwrap_or(i64::MAX));
@@ -541,12 +871,18 @@ fn append(
     let mut batch = builder.build().map_err(strom_log::Error::from)?;
     batch.set_partition_leader_epoch(LeaderEpoch(u32::try_from(epoch).unwrap_or(0)));
     let mut effects = Effects::default();
-    broker.with_logs(|logs| {
+    let log_end_offset = broker.with_logs(|logs| {
         let Some(log) = logs.manager.get_mut(&topic_partition) else {
-            return Err(Error::Log(strom_log::Error::UnknownLog {
-                name: topic_partition.to_string(),
-            }));
+            return Err(AppendError::NotLeader);
         };
+        let Some(leader) = logs.replication.leader(&topic_partition) else {
+            return Err(AppendError::NotLeader);
+        };
+        if leader.check_min_insync(min_insync).is_err() {
+            return Err(AppendError::NotEnoughReplicas {
+                isr: leader.isr().len(),
+            });
+        }
         log.append(batch, timestamp)?;
         // The replication state moves the high watermark (at once with one replica).
         logs.replication.on_append(
@@ -554,9 +890,14 @@ fn append(
             log,
             crate::broker::time_ms(),
             &mut effects,
-        )
+        )?;
+        // Committed already when the high watermark moved past it: the ISR is the leader
+        // alone, which the min.insync check above found enough, under the same lock.
+        let log_end_offset = log.log_end_offset();
+        Ok((log.high_watermark() < log_end_offset).then_some(log_end_offset))
     })??;
-    broker.apply_effects(effects)
+    broker.apply_effects(effects)?;
+    Ok(log_end_offset)
 }
 
 /// Every record of a `__consumer_offsets` partition in log order, as the coordinator replays
@@ -627,17 +968,17 @@ fn read_partition(broker: &Broker, partition: OffsetsPartition) -> Result<Vec<Lo
     Ok(res)
 }
 
-/// The same answer as `response` with `COORDINATOR_NOT_AVAILABLE`, for a request whose records
-/// could not be written.
-fn unavailable(response: &DelayedResponse) -> DelayedResponse {
+/// The same answer as `response` with `error`, for a request whose records could not be
+/// written or replicated.
+fn unavailable(response: &DelayedResponse, error: GroupError) -> DelayedResponse {
     match response {
         DelayedResponse::JoinGroup(response) => DelayedResponse::JoinGroup(JoinGroupResponse {
-            error: Some(GroupError::CoordinatorNotAvailable),
+            error: Some(error),
             member_id: response.member_id.clone(),
             ..JoinGroupResponse::default()
         }),
         DelayedResponse::SyncGroup(_) => DelayedResponse::SyncGroup(SyncGroupResponse {
-            error: Some(GroupError::CoordinatorNotAvailable),
+            error: Some(error),
             ..SyncGroupResponse::default()
         }),
     }
@@ -691,7 +1032,9 @@ mod tests {
             generation_id: Some(strom_group::GenerationId(3)),
             ..JoinGroupResponse::default()
         });
-        let DelayedResponse::JoinGroup(res) = unavailable(&join) else {
+        let DelayedResponse::JoinGroup(res) =
+            unavailable(&join, GroupError::CoordinatorNotAvailable)
+        else {
             panic!("a JoinGroup answer stays one");
         };
         assert_eq!(res.error, Some(GroupError::CoordinatorNotAvailable));
@@ -701,11 +1044,86 @@ mod tests {
             assignment: vec![1, 2],
             ..SyncGroupResponse::default()
         });
-        let DelayedResponse::SyncGroup(res) = unavailable(&sync) else {
+        let DelayedResponse::SyncGroup(res) = unavailable(&sync, GroupError::NotCoordinator) else {
             panic!("a SyncGroup answer stays one");
         };
-        assert_eq!(res.error, Some(GroupError::CoordinatorNotAvailable));
+        assert_eq!(res.error, Some(GroupError::NotCoordinator));
         assert!(res.assignment.is_empty());
+    }
+
+    /// Failed `acks=all` waits answer what Kafka's coordinator answers for its appends.
+    #[test]
+    fn replication_failures_map_to_coordinator_errors() {
+        let check = |error: AckError, expect: GroupError| assert_eq!(ack_error(error), expect);
+        check(
+            AckError::NotEnoughReplicas,
+            GroupError::CoordinatorNotAvailable,
+        );
+        check(
+            AckError::NotEnoughReplicasAfterAppend,
+            GroupError::CoordinatorNotAvailable,
+        );
+        check(AckError::NotLeader, GroupError::NotCoordinator);
+    }
+
+    /// `offsets.commit.timeout.ms` bounds the wait; Kafka's 5000 when not set.
+    #[test]
+    fn commit_timeout_follows_the_broker_key() {
+        let load = |overrides: &[(&str, &str)]| {
+            let sources = crate::config::Sources {
+                overrides: overrides
+                    .iter()
+                    .map(|(key, value)| ((*key).to_owned(), (*value).to_owned()))
+                    .collect(),
+                ..crate::config::Sources::default()
+            };
+            let config = BrokerConfig::load(&sources).map(|loaded| loaded.config);
+            let Ok(config) = config else {
+                panic!("the test configuration is valid: {config:?}");
+            };
+            commit_timeout(&config)
+        };
+        assert_eq!(load(&[]), Duration::from_millis(5000));
+        assert_eq!(
+            load(&[("offsets.commit.timeout.ms", "250")]),
+            Duration::from_millis(250)
+        );
+    }
+
+    /// A wait whose outcome is already there (one replica) passes without a runtime, and the
+    /// first failure among several is the answer's error.
+    #[test]
+    fn resolved_waits_are_taken_at_once() {
+        let wait = |outcome: AckOutcome| {
+            let (sender, receiver) = oneshot::channel();
+            sender.send(outcome).unwrap();
+            AckWait {
+                request: RequestId(0),
+                outcome: receiver,
+            }
+        };
+        let mut durable = Durable {
+            waits: vec![wait(Ok(())), wait(Ok(()))],
+            timeout: DEFAULT_COMMIT_TIMEOUT,
+        };
+        assert_eq!(durable.take_resolved(), Ok(()));
+        assert!(durable.waits.is_empty());
+        let (_pending, receiver) = oneshot::channel();
+        let mut durable = Durable {
+            waits: vec![
+                wait(Ok(())),
+                wait(Err(AckError::NotLeader)),
+                AckWait {
+                    request: RequestId(7),
+                    outcome: receiver,
+                },
+                wait(Err(AckError::NotEnoughReplicasAfterAppend)),
+            ],
+            timeout: DEFAULT_COMMIT_TIMEOUT,
+        };
+        assert_eq!(durable.take_resolved(), Err(GroupError::NotCoordinator));
+        assert_eq!(durable.waits.len(), 1, "the unresolved wait stays");
+        assert_eq!(durable.waits[0].request, RequestId(7));
     }
 
     /// The coordinator's clock never goes backwards, whatever the wall clock does.

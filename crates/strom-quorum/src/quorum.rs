@@ -32,9 +32,9 @@ use strom_metadata::{
     CreatePartitions, CreateTopic, CreatedTopic, DeletedTopic, Election, ElectionConfig,
     MetadataImage, MetadataRecord, Mode, PartitionElection, RecordBatch, TopicRef,
     ongoing_reassignments, plan_alter_configs, plan_alter_partition, plan_create_partitions,
-    plan_create_topic, plan_delete_topic, plan_elect_leaders, plan_fence_broker,
-    plan_fence_broker_with, plan_reassign, plan_rebalance_leaders, plan_register_broker,
-    plan_unclean_elections, plan_unfence_broker, plan_unfence_broker_with,
+    plan_create_topic, plan_delete_topic, plan_elect_leaders, plan_fence_broker_with,
+    plan_reassign, plan_rebalance_leaders, plan_register_broker, plan_unclean_elections,
+    plan_unfence_broker_with,
 };
 use tokio::sync::{Mutex, watch};
 use tokio::task::JoinHandle;

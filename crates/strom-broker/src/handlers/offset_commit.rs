@@ -1,7 +1,12 @@
 //! OffsetCommit (8), versions 2 to 9: partitions of unknown topics get
 //! `UNKNOWN_TOPIC_OR_PARTITION` here, as Kafka's request handler answers them; the rest go to the
 //! coordinator, which checks the member and generation (`-1` and an empty member id mean a
-//! simple consumer) and persists the offsets before the answer is sent.
+//! simple consumer) and persists the offsets. [`handle`] runs the coordinator (blocking);
+//! [`complete`] sends the answer once the offsets are replicated to the ISR of their
+//! `__consumer_offsets` partition (`COORDINATOR_NOT_AVAILABLE` or `NOT_COORDINATOR` if that
+//! fails, as Kafka answers).
+
+use std::sync::Arc;
 
 use strom_group::{
     GenerationId, GroupError, GroupId, GroupInstanceId, LeaderEpoch, MemberId, Offset,
@@ -15,7 +20,32 @@ use strom_protocol::messages::offset_commit::{
 };
 
 use crate::broker::Broker;
+use crate::groups::Durable;
 use crate::handlers::{group_error_code_of, non_empty};
+
+/// A commit the coordinator took (or refused): its answer goes out once its writes are
+/// replicated (`complete`).
+#[derive(Debug)]
+pub struct PendingCommit {
+    /// The requested topics' names, in request order.
+    pub(crate) names: Vec<String>,
+    /// Every requested partition, in request order.
+    pub(crate) requested: Vec<Requested>,
+    /// The coordinator's answers and the wait for their writes, or the error of the call.
+    pub(crate) res: Result<(Vec<PartitionResult>, Durable), GroupError>,
+}
+
+impl PendingCommit {
+    /// Waits for the writes; every requested partition's error code, grouped by topic in
+    /// request order.
+    pub(crate) async fn results(self, broker: Arc<Broker>) -> Vec<(String, Vec<(i32, i16)>)> {
+        let res = match self.res {
+            Ok((results, durable)) => durable.wait(broker).await.map(|()| results),
+            Err(error) => Err(error),
+        };
+        commit_results(&self.names, &self.requested, res)
+    }
+}
 
 /// One partition of a commit request, in request order: its topic's position in the request,
 /// its number, and whether it exists (only existing ones reach the coordinator).
@@ -29,8 +59,8 @@ pub(crate) struct Requested {
     pub exists: bool,
 }
 
-/// Answers an OffsetCommit request.
-pub fn handle(broker: &Broker, request: OffsetCommitRequest, version: i16) -> OffsetCommitResponse {
+/// Runs an OffsetCommit request through the coordinator. Blocking.
+pub fn handle(broker: &Broker, request: OffsetCommitRequest, version: i16) -> PendingCommit {
     let image = broker.image();
     let mut requested = Vec::new();
     let mut partitions = Vec::new();
@@ -71,13 +101,24 @@ pub fn handle(broker: &Broker, request: OffsetCommitRequest, version: i16) -> Of
     };
     let res = broker
         .groups()
-        .call(broker, |coordinator, now| {
+        .call_durable(broker, |coordinator, now| {
             coordinator.offset_commit(commit, now)
         })
-        .map(|response| response.partitions);
-    let names: Vec<String> = request.topics.into_iter().map(|topic| topic.name).collect();
+        .map(|(response, durable)| (response.partitions, durable));
+    PendingCommit {
+        names: request.topics.into_iter().map(|topic| topic.name).collect(),
+        requested,
+        res,
+    }
+}
+
+/// Waits until the committed offsets are replicated (at most `offsets.commit.timeout.ms`) and
+/// answers.
+pub async fn complete(broker: Arc<Broker>, pending: PendingCommit) -> OffsetCommitResponse {
     OffsetCommitResponse {
-        topics: commit_results(&names, &requested, res)
+        topics: pending
+            .results(broker)
+            .await
             .into_iter()
             .map(|(name, partitions)| OffsetCommitResponseTopic {
                 name,

@@ -1,7 +1,10 @@
 //! TxnOffsetCommit (28): offsets a transactional producer stages for a group; they become
 //! visible when its transaction commits. Partitions of unknown topics get
 //! `UNKNOWN_TOPIC_OR_PARTITION`, as in OffsetCommit. (Strom has no transaction coordinator yet,
-//! so nothing completes these transactions; the coordinator stages and persists them.)
+//! so nothing completes these transactions; the coordinator stages and persists them.) The
+//! answer waits for the writes to be replicated, as for OffsetCommit.
+
+use std::sync::Arc;
 
 use strom_group::{
     GenerationId, GroupId, GroupInstanceId, LeaderEpoch, MemberId, Offset, OffsetCommitPartition,
@@ -14,14 +17,10 @@ use strom_protocol::messages::txn_offset_commit::{
 
 use crate::broker::Broker;
 use crate::handlers::non_empty;
-use crate::handlers::offset_commit::{Requested, commit_results, partition_exists};
+use crate::handlers::offset_commit::{PendingCommit, Requested, partition_exists};
 
-/// Answers a TxnOffsetCommit request.
-pub fn handle(
-    broker: &Broker,
-    request: TxnOffsetCommitRequest,
-    version: i16,
-) -> TxnOffsetCommitResponse {
+/// Runs a TxnOffsetCommit request through the coordinator. Blocking.
+pub fn handle(broker: &Broker, request: TxnOffsetCommitRequest, version: i16) -> PendingCommit {
     let image = broker.image();
     let mut requested = Vec::new();
     let mut partitions = Vec::new();
@@ -60,13 +59,24 @@ pub fn handle(
     };
     let res = broker
         .groups()
-        .call(broker, |coordinator, now| {
+        .call_durable(broker, |coordinator, now| {
             coordinator.txn_offset_commit(commit, now)
         })
-        .map(|response| response.partitions);
-    let names: Vec<String> = request.topics.into_iter().map(|topic| topic.name).collect();
+        .map(|(response, durable)| (response.partitions, durable));
+    PendingCommit {
+        names: request.topics.into_iter().map(|topic| topic.name).collect(),
+        requested,
+        res,
+    }
+}
+
+/// Waits until the committed offsets are replicated (at most `offsets.commit.timeout.ms`) and
+/// answers.
+pub async fn complete(broker: Arc<Broker>, pending: PendingCommit) -> TxnOffsetCommitResponse {
     TxnOffsetCommitResponse {
-        topics: commit_results(&names, &requested, res)
+        topics: pending
+            .results(broker)
+            .await
             .into_iter()
             .map(|(name, partitions)| TxnOffsetCommitResponseTopic {
                 name,

@@ -11,6 +11,7 @@ mod bad_input;
 mod elections;
 mod fixture;
 mod follower;
+mod group_replication;
 mod groups;
 mod idempotence;
 mod produce_fetch;
