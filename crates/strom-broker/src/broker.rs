@@ -949,7 +949,10 @@ fn retention_pass(broker: &Broker) -> Result<(), Error> {
 /// Proposes removing lagging followers from the ISRs of the partitions led here.
 fn isr_pass(broker: &Broker) -> Result<(), Error> {
     let mut effects = Effects::default();
-    broker.with_logs(|logs| logs.replication.tick(time_ms(), &mut effects))?;
+    broker.with_logs(|logs| {
+        logs.replication
+            .tick(time_ms(), &mut logs.manager, &mut effects);
+    })?;
     broker.apply_effects(effects)
 }
 

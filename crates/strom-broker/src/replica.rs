@@ -13,7 +13,7 @@
 
 use std::collections::HashMap;
 
-use strom_log::{Log, TopicPartition};
+use strom_log::{Log, LogManager, TopicPartition};
 use strom_metadata::{AlterPartition, PartitionImage, PartitionIndex};
 use strom_record::LeaderEpoch;
 use strom_replication::{
@@ -304,8 +304,9 @@ impl Replication {
         Ok(())
     }
 
-    /// Checks every led partition's followers for lag (ISR shrinks).
-    pub fn tick(&mut self, now: TimeMs, effects: &mut Effects) {
+    /// Checks every led partition's followers for lag (ISR shrinks), and lets high watermarks
+    /// move that no longer wait for a follower whose lag time is over.
+    pub fn tick(&mut self, now: TimeMs, logs: &mut LogManager, effects: &mut Effects) {
         let mut decided = Vec::new();
         for (topic_partition, leader) in &mut self.leaders {
             let actions = leader.tick(now);
@@ -314,13 +315,10 @@ impl Replication {
             }
         }
         for (topic_partition, actions) in decided {
-            for action in actions {
-                if let Action::ShrinkIsr(proposal) | Action::ExpandIsr(proposal) = action {
-                    effects
-                        .proposals
-                        .push(alter(&topic_partition, self.node_id, &proposal));
-                }
-            }
+            let Some(log) = logs.get_mut(&topic_partition) else {
+                continue;
+            };
+            self.execute(&topic_partition, log, actions, effects);
         }
     }
 

@@ -307,10 +307,13 @@ impl Leader {
 
     /// Check the ISR followers' lag: propose removing those that are behind the log end offset
     /// and have not caught up for more than `replica_lag_time_max_ms`. At most one proposal is in
-    /// flight at a time, as in Kafka.
+    /// flight at a time, as in Kafka. The high watermark is reconsidered first: a follower
+    /// outside the ISR that stopped fetching stops holding it back once its lag time is over,
+    /// with no fetch or append to notice.
     pub fn tick(&mut self, now: TimeMs) -> Vec<Action> {
+        let mut res = self.advance_and_resolve(now);
         if self.pending_isr.is_some() {
-            return Vec::new();
+            return res;
         }
         let lagging: Vec<BrokerId> = self
             .isr
@@ -324,7 +327,7 @@ impl Leader {
             .copied()
             .collect();
         if lagging.is_empty() {
-            return Vec::new();
+            return res;
         }
         let isr = self
             .isr
@@ -332,7 +335,8 @@ impl Leader {
             .copied()
             .filter(|replica| !lagging.contains(replica))
             .collect();
-        vec![Action::ShrinkIsr(self.propose(isr))]
+        res.push(Action::ShrinkIsr(self.propose(isr)));
+        res
     }
 
     /// The controller committed a new registration for this leader epoch (this leader's
@@ -356,7 +360,17 @@ impl Leader {
         if let Some(&replica) = isr.iter().find(|replica| !self.replicas.contains(replica)) {
             return Err(Error::UnknownReplica(replica));
         }
-        self.isr = isr.iter().copied().collect();
+        let isr: BTreeSet<BrokerId> = isr.iter().copied().collect();
+        // A follower the controller took out of the ISR (fenced: it stopped heartbeating, or
+        // this leader's own shrink) counts as lagging until it fetches again. Otherwise a dead
+        // follower that was caught up would hold the high watermark back for
+        // `replica_lag_time_max_ms` (Kafka leaves brokers that may not join the ISR out).
+        for removed in self.isr.difference(&isr) {
+            if let Some(progress) = self.followers.get_mut(removed) {
+                progress.last_caught_up_time = None;
+            }
+        }
+        self.isr = isr;
         self.partition_epoch = partition_epoch;
         self.pending_isr = None;
         Ok(self.advance_and_resolve(now))

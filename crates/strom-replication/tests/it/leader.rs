@@ -475,3 +475,64 @@ fn replicas_added_and_removed_at_the_same_leader_epoch() {
         "#]],
     );
 }
+
+#[test]
+fn a_follower_the_controller_takes_out_of_the_isr_stops_holding_the_high_watermark() {
+    // Broker 3 dies after catching up; the controller fences it and commits the ISR without
+    // it. It must not hold the high watermark back for the lag time as a caught-up follower
+    // outside the ISR (Kafka leaves brokers that may not join the ISR out): the acks=all
+    // request completes as soon as broker 2 has the records.
+    check(
+        "
+        lead 1 replicas 1,2,3 isr 1,2,3 leo 0 hw 0 lag 30000
+        append 5 @0
+        fetch 2 5 @10
+        fetch 3 5 @10
+        append 8 @20
+        await 1 8 min 2
+        commit 1,2 2 @30
+        fetch 2 8 @40
+        fetch 3 8 @50
+        ",
+        expect![[r#"
+            lead 1 replicas 1,2,3 isr 1,2,3 leo 0 hw 0 lag 30000 | hw 0   | 
+            append 5 @0                      | hw 0   | 
+            fetch 2 5 @10                    | hw 0   | 
+            fetch 3 5 @10                    | hw 5   | hw=5
+            append 8 @20                     | hw 5   | 
+            await 1 8 min 2                  | hw 5   | 
+            commit 1,2 2 @30                 | hw 5   | 
+            fetch 2 8 @40                    | hw 8   | hw=8 ack#1
+            fetch 3 8 @50                    | hw 8   | expand[1, 2, 3]@pe2
+        "#]],
+    );
+}
+
+#[test]
+fn the_high_watermark_moves_on_a_tick_once_a_silent_follower_lags() {
+    // A follower outside the ISR that was caught up and then went silent holds the high
+    // watermark back only for the lag time: with no fetch or append after it, a tick lets the
+    // high watermark (and the waiting acks=all request) move.
+    check(
+        "
+        lead 1 replicas 1,2 isr 1 leo 0 hw 0 lag 100
+        append 5 @0
+        fetch 2 5 @10
+        reject
+        append 8 @20
+        await 1 8 min 1
+        tick @50
+        tick @200
+        ",
+        expect![[r#"
+            lead 1 replicas 1,2 isr 1 leo 0 hw 0 lag 100 | hw 0   | 
+            append 5 @0                      | hw 5   | hw=5
+            fetch 2 5 @10                    | hw 5   | expand[1, 2]@pe1
+            reject                           | hw 5   | 
+            append 8 @20                     | hw 5   | 
+            await 1 8 min 1                  | hw 5   | 
+            tick @50                         | hw 5   | 
+            tick @200                        | hw 8   | hw=8 ack#1
+        "#]],
+    );
+}
