@@ -61,6 +61,10 @@ pub struct ProducerArgs {
     /// `buffer.memory` in bytes (Kafka's default is 32 MiB).
     #[arg(long, default_value_t = 33_554_432)]
     pub buffer_memory: usize,
+    /// `max.in.flight.requests.per.connection` (at most 5 with acks=all, which turns on
+    /// idempotence).
+    #[arg(long, default_value_t = 5)]
+    pub max_in_flight: usize,
 }
 
 impl ProducerArgs {
@@ -73,6 +77,7 @@ impl ProducerArgs {
             batch_size: self.batch_size,
             linger: Duration::from_millis(self.linger_ms),
             buffer_memory: self.buffer_memory,
+            max_in_flight_requests_per_connection: self.max_in_flight,
             // Idempotence requires acks=all.
             enable_idempotence: self.acks == Acks::All,
             ..ProducerConfig::default()

@@ -485,15 +485,18 @@ impl Accumulator {
     }
 
     /// Removes and returns queued (not in-flight) batches whose `delivery.timeout.ms` passed.
+    /// A partition's queue is in creation order (a retried batch goes back in front of the
+    /// newer ones), so only its oldest batches are looked at: this runs on every round of the
+    /// sender, under the producer's lock.
     pub(crate) fn expire(&mut self, now: Instant, delivery_timeout: Duration) -> Vec<Batch> {
         let mut res = Vec::new();
         for queue in self.partitions.values_mut() {
-            let (expired, kept): (Vec<Batch>, Vec<Batch>) = queue
+            while let Some(batch) = queue
                 .batches
-                .drain(..)
-                .partition(|batch| batch.created + delivery_timeout <= now);
-            queue.batches = kept.into();
-            res.extend(expired);
+                .pop_front_if(|batch| batch.created + delivery_timeout <= now)
+            {
+                res.push(batch);
+            }
         }
         res
     }

@@ -15,7 +15,10 @@
 //!   Java client bumps the epoch); batches built under the old id are rebuilt.
 
 use std::collections::{BTreeMap, HashMap};
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use strom_client::{BrokerId, TopicPartition};
@@ -25,7 +28,6 @@ use strom_protocol::messages::produce::{
 };
 use strom_protocol::{ApiKey, ErrorCode, Response};
 use strom_record::Timestamp;
-use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use crate::accumulator::{Batch, ProducerIdentity};
@@ -38,6 +40,10 @@ const TRANSACTION_TIMEOUT_MS: i32 = 60_000;
 /// The longest the sender sleeps before looking again at a batch that was sendable but could
 /// not be sent (no leader yet).
 const IDLE_RECHECK_MAX: Duration = Duration::from_millis(100);
+
+/// A Produce request on its way: resolves when it came back (or failed). The sender polls
+/// these itself, so an answer wakes the sender directly, with no task or channel in between.
+type InFlight = Pin<Box<dyn Future<Output = Completion> + Send>>;
 
 /// A Produce request that came back (or failed).
 struct Completion {
@@ -55,12 +61,20 @@ struct Sender {
     identity_retry_at: Option<Instant>,
     identity_attempts: u32,
     in_flight: HashMap<BrokerId, usize>,
-    done: mpsc::UnboundedSender<Completion>,
+    /// The requests in flight, in the order they were sent.
+    requests: Vec<InFlight>,
+}
+
+/// What woke the sender.
+enum Event {
+    /// Requests came back.
+    Completed(Vec<Completion>),
+    /// A batch filled or opened, a flush or close began, or a deadline passed.
+    Woken,
 }
 
 /// Runs until the producer is closed and everything queued has been sent and answered.
 pub(crate) async fn run(shared: Arc<Shared>) {
-    let (done, mut completions) = mpsc::unbounded_channel();
     let mut sender = Sender {
         shared: shared.clone(),
         identity: None,
@@ -68,7 +82,7 @@ pub(crate) async fn run(shared: Arc<Shared>) {
         identity_retry_at: None,
         identity_attempts: 0,
         in_flight: HashMap::new(),
-        done,
+        requests: Vec::new(),
     };
     loop {
         let sent = sender.round().await;
@@ -105,19 +119,38 @@ pub(crate) async fn run(shared: Arc<Shared>) {
                     now + shared.config.client.retry_backoff.min(IDLE_RECHECK_MAX)
                 }
             });
-        tokio::select! {
-            completion = completions.recv() => {
-                let Some(completion) = completion else { return };
-                sender.complete(completion);
-                while let Ok(completion) = completions.try_recv() {
-                    sender.complete(completion);
-                }
-                shared.progress.send_modify(|round| *round += 1);
+        let mut requests = std::mem::take(&mut sender.requests);
+        let event = tokio::select! {
+            completed = std::future::poll_fn(|cx| poll_requests(&mut requests, cx)) => {
+                Event::Completed(completed)
             }
-            () = shared.wake.notified() => {}
-            () = tokio::time::sleep_until(deadline) => {}
+            () = shared.wake.notified() => Event::Woken,
+            () = tokio::time::sleep_until(deadline) => Event::Woken,
+        };
+        sender.requests = requests;
+        if let Event::Completed(completed) = event {
+            for completion in completed {
+                sender.complete(completion);
+            }
+            shared.progress.send_modify(|round| *round += 1);
         }
     }
+}
+
+/// Takes out the requests that came back; pending while none did.
+fn poll_requests(requests: &mut Vec<InFlight>, cx: &mut Context<'_>) -> Poll<Vec<Completion>> {
+    let mut completed = Vec::new();
+    requests.retain_mut(|request| match request.as_mut().poll(cx) {
+        Poll::Ready(completion) => {
+            completed.push(completion);
+            false
+        }
+        Poll::Pending => true,
+    });
+    if completed.is_empty() {
+        return Poll::Pending;
+    }
+    Poll::Ready(completed)
 }
 
 impl Sender {
@@ -204,8 +237,8 @@ impl Sender {
     }
 
     /// Sends one Produce request to `node` holding `batches` (one per partition). The request
-    /// is queued on the connection here, in order, and only the wait for its answer runs on a
-    /// separate task: a partition's batches must reach the broker in sequence order.
+    /// is queued on the connection here, in order (a partition's batches must reach the broker
+    /// in sequence order); the wait for its answer joins the requests the sender polls.
     async fn send(&mut self, node: BrokerId, batches: Vec<Batch>) {
         let config = &self.shared.config;
         let mut topics: BTreeMap<&str, Vec<PartitionProduceData>> = BTreeMap::new();
@@ -235,18 +268,17 @@ impl Sender {
             ..ProduceRequest::default()
         };
         *self.in_flight.entry(node).or_insert(0) += 1;
-        let done = self.done.clone();
         if config.acks == Acks::None {
             let res = self.shared.client.send_no_response(node, request).await;
-            let _ = done.send(Completion {
+            self.requests.push(Box::pin(std::future::ready(Completion {
                 node,
                 batches,
                 res: res.map(|()| None),
-            });
+            })));
             return;
         }
         let pending = self.shared.client.enqueue(node, request).await;
-        tokio::spawn(async move {
+        self.requests.push(Box::pin(async move {
             let res = match pending {
                 Ok(pending) => match pending.wait().await {
                     Ok(Response::Produce(response)) => Ok(Some(response)),
@@ -258,9 +290,8 @@ impl Sender {
                 },
                 Err(error) => Err(error),
             };
-            // The sender only stops once nothing is in flight, so it is listening.
-            let _ = done.send(Completion { node, batches, res });
-        });
+            Completion { node, batches, res }
+        }));
     }
 
     /// Handles one answered (or failed) request.
