@@ -1,6 +1,7 @@
 """`process.roles` with real processes: a broker-only node added to a running 3-node cluster of
-combined nodes (it registers, leads and follows partitions, serves clients on its own, and
-catches up after a kill -9), and a cluster of one controller-only node and two broker-only nodes
+combined nodes (it registers, takes over a partition created before it existed through a
+reassignment, leads and follows partitions, serves clients on its own, and catches up after a
+kill -9), and a cluster of one controller-only node and two broker-only nodes
 (a confluent-kafka round trip with replication factor 2; the controller is never a broker, and
 the brokers carry on after it is killed and restarted).
 """
@@ -12,6 +13,8 @@ from pathlib import Path
 
 from confluent_kafka import Consumer, Producer
 from confluent_kafka.admin import AdminClient, NewTopic
+from kafka.admin import KafkaAdminClient
+from kafka.structs import TopicPartition as KafkaPythonPartition
 
 from conftest import Broker, free_port
 from test_cluster import Cluster
@@ -165,11 +168,19 @@ def isr_sizes(bootstrap: str, topic: str) -> list[int]:
     return [len(partitions[p].isrs) for p in sorted(partitions)]
 
 
+def replicas_of(bootstrap: str, topic: str) -> list[int]:
+    return list(admin(bootstrap).list_topics(topic, timeout=10).topics[topic].partitions[0].replicas)
+
+
 def test_a_broker_only_node_joins_serves_and_catches_up(tmp_path):
     cluster = RolesCluster(tmp_path, size=3)
     try:
         cluster.wait_ready()
         create_topic(cluster.bootstrap, NewTopic("early", num_partitions=1, replication_factor=3))
+        # Even suffixes: `produce` picks partition suffix % 2, and "early" has one partition.
+        early = [f"early-{2 * i}".encode() for i in range(100)]
+        produce(cluster.bootstrap, "early", early)
+        original = replicas_of(cluster.bootstrap, "early")
 
         fourth = cluster.add_broker(tmp_path, 4)
         only4 = fourth.bootstrap
@@ -180,6 +191,25 @@ def test_a_broker_only_node_joins_serves_and_catches_up(tmp_path):
         )
         # Clients see a voter as the controller, never the broker-only node.
         assert admin(only4).list_topics(timeout=10).controller_id in {1, 2, 3}
+
+        # Expansion: the partition created before node 4 existed moves onto it, taking the
+        # place of its preferred replica, with kafka-python's admin client (KIP-455).
+        target = [4, *original[1:]]
+        mover = KafkaAdminClient(bootstrap_servers=cluster.bootstrap)
+        try:
+            partition = KafkaPythonPartition("early", 0)
+            assert mover.alter_partition_reassignments({partition: target}) == {partition: None}
+            wait_for(
+                "the move onto node 4",
+                lambda: not mover.list_partition_reassignments()
+                and replicas_of(only4, "early") == target,
+                logs=cluster.logs,
+            )
+        finally:
+            mover.close()
+        assert sorted(consume_all(only4, "early", len(early))) == sorted(early)
+        moved_off = cluster.nodes[original[0]].data_dir / "data" / "early-0"
+        wait_for("the old replica's log deleted", lambda: not moved_off.exists(), logs=cluster.logs)
 
         # Node 4 leads partition 0 and follows partition 1: four replicas each.
         topic = "wide"
