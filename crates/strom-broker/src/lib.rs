@@ -5,7 +5,7 @@
 //! broker-only or controller-only: [`RunningNode::start`] starts any of them).
 //!
 //! It holds no record-format or state-machine logic of its own: those live in the crates below.
-//! Not yet here: transactions, SASL/TLS, partition reassignment.
+//! Not yet here: transactions, SASL/TLS, reassignment throttles.
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), strom_broker::Error> {
