@@ -20,7 +20,7 @@ pub struct GroupListing {
     pub state: String,
 }
 
-/// What [`Admin::describe_groups`] returns for one group.
+/// What [`Admin::describe_group`] returns for a group.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GroupDescription {
     /// The group id.
