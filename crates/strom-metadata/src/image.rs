@@ -425,33 +425,50 @@ impl MetadataImage {
         Ok(res)
     }
 
-    fn check_partition_change(&self, change: &PartitionChangeRecord) -> Result<(), String> {
-        let Some(topic) = self.topics.get(&change.topic_id) else {
-            return Err(format!("topic id {} does not exist", change.topic_id));
+    /// The partition a change record is about, once its epochs are checked: the partition
+    /// epoch must follow the current one, and the leader epoch stays with the leader and is
+    /// bumped when the leader changes.
+    fn changed_partition(
+        &self,
+        topic_id: TopicId,
+        partition: PartitionIndex,
+        leader: Option<BrokerId>,
+        leader_epoch: LeaderEpoch,
+        partition_epoch: PartitionEpoch,
+    ) -> Result<&PartitionImage, String> {
+        let Some(topic) = self.topics.get(&topic_id) else {
+            return Err(format!("topic id {topic_id} does not exist"));
         };
-        let Some(current) = topic.partition(change.partition) else {
-            return Err(format!(
-                "topic {} has no partition {}",
-                topic.name, change.partition
-            ));
+        let Some(current) = topic.partition(partition) else {
+            return Err(format!("topic {} has no partition {partition}", topic.name));
         };
-        if change.partition_epoch.0 != current.partition_epoch.0.wrapping_add(1) {
+        if partition_epoch.0 != current.partition_epoch.0.wrapping_add(1) {
             return Err(format!(
-                "partition epoch {} does not follow {}",
-                change.partition_epoch, current.partition_epoch
+                "partition epoch {partition_epoch} does not follow {}",
+                current.partition_epoch
             ));
         }
-        let expected_leader_epoch = if change.leader == current.leader {
+        let expected_leader_epoch = if leader == current.leader {
             current.leader_epoch.0
         } else {
             current.leader_epoch.0.wrapping_add(1)
         };
-        if change.leader_epoch.0 != expected_leader_epoch {
+        if leader_epoch.0 != expected_leader_epoch {
             return Err(format!(
-                "leader epoch {} should be {expected_leader_epoch}",
-                change.leader_epoch
+                "leader epoch {leader_epoch} should be {expected_leader_epoch}"
             ));
         }
+        Ok(current)
+    }
+
+    fn check_partition_change(&self, change: &PartitionChangeRecord) -> Result<(), String> {
+        let current = self.changed_partition(
+            change.topic_id,
+            change.partition,
+            change.leader,
+            change.leader_epoch,
+            change.partition_epoch,
+        )?;
         check_leader_and_isr(&PartitionImage {
             replicas: current.replicas.clone(),
             isr: change.isr.clone(),
@@ -468,32 +485,13 @@ impl MetadataImage {
         &self,
         change: &PartitionReassignmentRecord,
     ) -> Result<PartitionImage, String> {
-        let Some(topic) = self.topics.get(&change.topic_id) else {
-            return Err(format!("topic id {} does not exist", change.topic_id));
-        };
-        let Some(current) = topic.partition(change.partition) else {
-            return Err(format!(
-                "topic {} has no partition {}",
-                topic.name, change.partition
-            ));
-        };
-        if change.partition_epoch.0 != current.partition_epoch.0.wrapping_add(1) {
-            return Err(format!(
-                "partition epoch {} does not follow {}",
-                change.partition_epoch, current.partition_epoch
-            ));
-        }
-        let expected_leader_epoch = if change.leader == current.leader {
-            current.leader_epoch.0
-        } else {
-            current.leader_epoch.0.wrapping_add(1)
-        };
-        if change.leader_epoch.0 != expected_leader_epoch {
-            return Err(format!(
-                "leader epoch {} should be {expected_leader_epoch}",
-                change.leader_epoch
-            ));
-        }
+        self.changed_partition(
+            change.topic_id,
+            change.partition,
+            change.leader,
+            change.leader_epoch,
+            change.partition_epoch,
+        )?;
         if change.replicas.is_empty() {
             return Err("the new replicas are empty".to_owned());
         }
