@@ -310,3 +310,35 @@ pub fn values(records: &[u8]) -> Vec<(u64, String)> {
 pub fn recent() -> i64 {
     strom_broker::now().0 - 60_000
 }
+
+/// The ISR of partition 0 of `topic` in the broker's metadata image.
+pub fn isr(broker: &TestBroker, topic: &str) -> Vec<i32> {
+    let image = broker.broker().image();
+    let partition = image
+        .partition(topic, strom_metadata::PartitionIndex(0))
+        .unwrap();
+    partition.isr.iter().map(|member| member.0).collect()
+}
+
+/// Waits (at most 10 s) until the ISR of partition 0 of `topic` is `expect`.
+pub async fn wait_for_isr(broker: &TestBroker, topic: &str, expect: &[i32]) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while isr(broker, topic) != expect {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "isr stayed {:?}, expected {expect:?}",
+            isr(broker, topic)
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// A fetch of partition 0 of `topic` by replica 2 (the follower the test plays) at `offset`.
+pub async fn follower_fetch(client: &mut Client, topic: &str, offset: i64) -> PartitionData {
+    let mut request = fetch_request(topic, 0, offset, 0, 0);
+    request.replica_id = 2;
+    let Response::Fetch(mut response) = client.send(12, request).await else {
+        panic!("not a Fetch response");
+    };
+    response.responses.remove(0).partitions.remove(0)
+}

@@ -20,7 +20,6 @@ use strom_protocol::messages::create_topics::{
     CreatableReplicaAssignment, CreatableTopic, CreatableTopicConfig, CreateTopicsRequest,
 };
 use strom_protocol::messages::delete_groups::DeleteGroupsRequest;
-use strom_protocol::messages::fetch::PartitionData;
 use strom_protocol::messages::join_group::{JoinGroupRequest, JoinGroupRequestProtocol};
 use strom_protocol::messages::offset_commit::{
     OffsetCommitRequest, OffsetCommitRequestPartition, OffsetCommitRequestTopic,
@@ -30,7 +29,7 @@ use strom_protocol::messages::offset_fetch::{
 };
 use strom_protocol::messages::sync_group::{SyncGroupRequest, SyncGroupRequestAssignment};
 
-use crate::fixture::{Client, TestBroker, fetch_request};
+use crate::fixture::{Client, TestBroker, follower_fetch, isr, wait_for_isr};
 
 const OFFSETS: &str = "__consumer_offsets";
 const GROUP: &str = "billing";
@@ -101,39 +100,11 @@ async fn replicated_offsets(overrides: &[(&str, &str)], min_insync: &str) -> Tes
     broker
 }
 
-fn isr(broker: &TestBroker) -> Vec<i32> {
-    let image = broker.broker().image();
-    let partition = image.partition(OFFSETS, PartitionIndex(0)).unwrap();
-    partition.isr.iter().map(|member| member.0).collect()
-}
-
-async fn wait_for_isr(broker: &TestBroker, expect: &[i32]) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    while isr(broker) != expect {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "isr stayed {:?}, expected {expect:?}",
-            isr(broker)
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
-/// A fetch of `__consumer_offsets` by replica 2 (the follower) at `offset`.
-async fn follower_fetch(client: &mut Client, offset: i64) -> PartitionData {
-    let mut request = fetch_request(OFFSETS, 0, offset, 0, 0);
-    request.replica_id = 2;
-    let Response::Fetch(mut response) = client.send(12, request).await else {
-        panic!("not a Fetch response");
-    };
-    response.responses.remove(0).partitions.remove(0)
-}
-
 /// The follower fetches from `offset` until it got records; returns the offset after them.
 async fn follower_fetch_new(client: &mut Client, offset: i64) -> i64 {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     loop {
-        let fetched = follower_fetch(client, offset).await;
+        let fetched = follower_fetch(client, OFFSETS, offset).await;
         assert_eq!(fetched.error_code, 0, "{fetched:?}");
         let records = fetched.records.unwrap_or_default();
         let got =
@@ -163,7 +134,7 @@ async fn follow_until_finished<T>(
             tokio::time::Instant::now() < deadline,
             "the request never finished"
         );
-        let fetched = follower_fetch(client, offset).await;
+        let fetched = follower_fetch(client, OFFSETS, offset).await;
         assert_eq!(fetched.error_code, 0, "{fetched:?}");
         let records = fetched.records.unwrap_or_default();
         let got =
@@ -230,7 +201,7 @@ async fn fetch_offset(client: &mut Client) -> i64 {
 #[tokio::test]
 async fn a_commit_is_answered_once_the_follower_has_it() {
     let broker = replicated_offsets(&[("offsets.commit.timeout.ms", "30000")], "1").await;
-    assert_eq!(isr(&broker), [1, 2]);
+    assert_eq!(isr(&broker, OFFSETS), [1, 2]);
     let mut follower = broker.client().await;
     let commit = commit_in_background(&broker, 42);
 
@@ -242,7 +213,7 @@ async fn a_commit_is_answered_once_the_follower_has_it() {
         "the commit was answered before the follower had it"
     );
     // ... and its next fetch says it has it: the high watermark passes the commit.
-    let fetched = follower_fetch(&mut follower, next).await;
+    let fetched = follower_fetch(&mut follower, OFFSETS, next).await;
     assert_eq!(fetched.high_watermark, next);
     assert_eq!(commit.await.unwrap(), 0);
     let mut client = broker.client().await;
@@ -268,7 +239,7 @@ async fn commits_fail_with_coordinator_errors_when_the_isr_does_not_have_them() 
 
     // The follower falls out of the ISR; with min.insync.replicas=2 a commit is refused before
     // anything is appended.
-    wait_for_isr(&broker, &[1]).await;
+    wait_for_isr(&broker, OFFSETS, &[1]).await;
     let refused = commit_in_background(&broker, 20).await.unwrap();
     assert_eq!(refused, ErrorCode::CoordinatorNotAvailable.code());
 
@@ -277,9 +248,9 @@ async fn commits_fail_with_coordinator_errors_when_the_isr_does_not_have_them() 
     // happened.
     let next = follower_fetch_new(&mut follower, 0).await;
     assert_eq!(next, 1, "only the timed-out commit is in the log");
-    let fetched = follower_fetch(&mut follower, next).await;
+    let fetched = follower_fetch(&mut follower, OFFSETS, next).await;
     assert_eq!(fetched.high_watermark, next);
-    wait_for_isr(&broker, &[1, 2]).await;
+    wait_for_isr(&broker, OFFSETS, &[1, 2]).await;
     assert_eq!(fetch_offset(&mut client).await, 10);
 
     // With the follower fetching, commits succeed again.

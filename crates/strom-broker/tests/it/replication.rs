@@ -6,16 +6,18 @@
 
 use std::time::Duration;
 
-use strom_metadata::{BrokerId, BrokerRegistration, PartitionIndex};
+use strom_metadata::{BrokerId, BrokerRegistration};
 use strom_protocol::ErrorCode;
 use strom_protocol::Response;
 use strom_protocol::messages::create_topics::{
     CreatableReplicaAssignment, CreatableTopic, CreatableTopicConfig, CreateTopicsRequest,
 };
-use strom_protocol::messages::fetch::PartitionData;
 use strom_protocol::messages::produce::PartitionProduceResponse;
 
-use crate::fixture::{Client, TestBroker, batch, fetch_request, produce_request, values};
+use crate::fixture::{
+    Client, TestBroker, batch, fetch_request, follower_fetch, isr, produce_request, values,
+    wait_for_isr,
+};
 
 const TOPIC: &str = "replicated";
 
@@ -61,34 +63,6 @@ async fn two_replicas(overrides: &[(&str, &str)], min_insync: &str) -> TestBroke
     broker
 }
 
-fn isr(broker: &TestBroker) -> Vec<i32> {
-    let image = broker.broker().image();
-    let partition = image.partition(TOPIC, PartitionIndex(0)).unwrap();
-    partition.isr.iter().map(|member| member.0).collect()
-}
-
-async fn wait_for_isr(broker: &TestBroker, expect: &[i32]) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    while isr(broker) != expect {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "isr stayed {:?}, expected {expect:?}",
-            isr(broker)
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
-/// A fetch by replica 2 (the follower) at `offset`.
-async fn follower_fetch(client: &mut Client, offset: i64) -> PartitionData {
-    let mut request = fetch_request(TOPIC, 0, offset, 0, 0);
-    request.replica_id = 2;
-    let Response::Fetch(mut response) = client.send(12, request).await else {
-        panic!("not a Fetch response");
-    };
-    response.responses.remove(0).partitions.remove(0)
-}
-
 /// Produces `records` with `acks` and the request timeout `timeout_ms` on its own connection.
 fn produce_in_background(
     broker: &TestBroker,
@@ -112,20 +86,20 @@ fn produce_in_background(
 #[tokio::test]
 async fn acks_all_waits_for_the_follower_and_consumers_see_only_what_it_has() {
     let broker = two_replicas(&[], "1").await;
-    assert_eq!(isr(&broker), [1, 2]);
+    assert_eq!(isr(&broker, TOPIC), [1, 2]);
     let produce = produce_in_background(&broker, &["a", "b", "c"], -1, 30_000);
     let mut consumer = broker.client().await;
     let mut follower = broker.client().await;
 
     // The follower reads what the leader has, beyond the high watermark.
-    let mut fetched = follower_fetch(&mut follower, 0).await;
+    let mut fetched = follower_fetch(&mut follower, TOPIC, 0).await;
     while fetched
         .records
         .as_ref()
         .is_none_or(|records| records.is_empty())
     {
         tokio::time::sleep(Duration::from_millis(10)).await;
-        fetched = follower_fetch(&mut follower, 0).await;
+        fetched = follower_fetch(&mut follower, TOPIC, 0).await;
     }
     assert_eq!(fetched.error_code, 0);
     assert_eq!(fetched.high_watermark, 0);
@@ -146,7 +120,7 @@ async fn acks_all_waits_for_the_follower_and_consumers_see_only_what_it_has() {
     );
 
     // The follower's next fetch says it has everything: the high watermark moves.
-    let fetched = follower_fetch(&mut follower, 3).await;
+    let fetched = follower_fetch(&mut follower, TOPIC, 3).await;
     assert_eq!(fetched.high_watermark, 3);
     let produced = produce.await.unwrap();
     assert_eq!((produced.error_code, produced.base_offset), (0, 0));
@@ -174,7 +148,7 @@ async fn a_lagging_follower_leaves_the_isr_and_rejoins_after_catching_up() {
         .await
         .unwrap();
     assert_eq!(produced.error_code, 0);
-    wait_for_isr(&broker, &[1]).await;
+    wait_for_isr(&broker, TOPIC, &[1]).await;
     // The leader alone is the ISR now: everything it has is committed ...
     let mut consumer = broker.client().await;
     let read = consumer.fetch(TOPIC, 0, 0, 0, 0).await;
@@ -191,20 +165,20 @@ async fn a_lagging_follower_leaves_the_isr_and_rejoins_after_catching_up() {
     );
 
     // The follower catches up and rejoins.
-    follower_fetch(&mut follower, 0).await;
-    follower_fetch(&mut follower, 3).await;
-    wait_for_isr(&broker, &[1, 2]).await;
+    follower_fetch(&mut follower, TOPIC, 0).await;
+    follower_fetch(&mut follower, TOPIC, 3).await;
+    wait_for_isr(&broker, TOPIC, &[1, 2]).await;
     let produce = produce_in_background(&broker, &["e"], -1, 30_000);
-    let mut fetched = follower_fetch(&mut follower, 3).await;
+    let mut fetched = follower_fetch(&mut follower, TOPIC, 3).await;
     while fetched
         .records
         .as_ref()
         .is_none_or(|records| records.is_empty())
     {
         tokio::time::sleep(Duration::from_millis(10)).await;
-        fetched = follower_fetch(&mut follower, 3).await;
+        fetched = follower_fetch(&mut follower, TOPIC, 3).await;
     }
-    follower_fetch(&mut follower, 4).await;
+    follower_fetch(&mut follower, TOPIC, 4).await;
     let produced = produce.await.unwrap();
     assert_eq!((produced.error_code, produced.base_offset), (0, 3));
 }
@@ -221,10 +195,10 @@ async fn acks_all_times_out_when_the_isr_does_not_follow() {
     let mut client = broker.client().await;
     assert_eq!(client.list_offset(TOPIC, 0, -1).await.offset, 0);
     let mut follower = broker.client().await;
-    let fetched = follower_fetch(&mut follower, 0).await;
+    let fetched = follower_fetch(&mut follower, TOPIC, 0).await;
     assert_eq!(values(fetched.records.as_ref().unwrap()).len(), 1);
     // Once the follower has it, it is committed.
-    let fetched = follower_fetch(&mut follower, 1).await;
+    let fetched = follower_fetch(&mut follower, TOPIC, 1).await;
     assert_eq!(fetched.high_watermark, 1);
     assert_eq!(client.list_offset(TOPIC, 0, -1).await.offset, 1);
 }
