@@ -71,6 +71,14 @@ pub(crate) struct Built {
     summary: Option<Summary>,
 }
 
+/// What a batch drained for the first time is built with (see [`Accumulator::start_send`]).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Build {
+    stamp: Stamp,
+    generation: Option<u64>,
+    compression: Compression,
+}
+
 /// Records for one partition that travel together.
 #[derive(Debug)]
 pub(crate) struct Batch {
@@ -159,6 +167,43 @@ impl Batch {
     /// The base sequence, if built with one.
     fn base_sequence(&self) -> Option<i32> {
         self.built.as_ref().and_then(|built| built.base_sequence)
+    }
+
+    /// Builds the batch's bytes as `build` (from [`Accumulator::start_send`]) says; they never
+    /// change again. On error the batch stays unbuilt, and the sequence numbers it was given
+    /// are spent.
+    pub(crate) fn build(&mut self, build: Build) -> Result<()> {
+        let (bytes, summary) = match self.writer.take() {
+            Some(writer) => {
+                let (bytes, summary) = writer.finish(build.stamp)?;
+                (bytes, Some(summary))
+            }
+            None => {
+                let mut builder = BatchBuilder::new(BatchConfig {
+                    compression: build.compression,
+                    producer_id: build.stamp.producer_id,
+                    producer_epoch: build.stamp.producer_epoch,
+                    base_sequence: build.stamp.base_sequence,
+                    ..BatchConfig::default()
+                });
+                for record in &self.records {
+                    builder.push(
+                        record.timestamp,
+                        record.key.clone(),
+                        record.value.clone(),
+                        record.headers.clone(),
+                    );
+                }
+                (builder.build()?.into_bytes(), None)
+            }
+        };
+        self.built = Some(Built {
+            bytes,
+            base_sequence: build.stamp.base_sequence,
+            generation: build.generation,
+            summary,
+        });
+        Ok(())
     }
 
     /// Forgets the built batch, so that it is built again (under a new producer id and
@@ -350,63 +395,44 @@ impl Accumulator {
         res
     }
 
-    /// Builds `batch` if it was never sent (stamping the producer identity and the partition's
-    /// next sequence), and records it as in flight.
+    /// Records `batch` as in flight. A batch never sent before gets the partition's next
+    /// sequence numbers (when idempotent) and comes back with what to build it with: the
+    /// caller builds it ([`Batch::build`]) after letting go of the producer's lock, since the
+    /// CRC (and for a compressed batch the compression) is the costly part of a batch and
+    /// `send` waits for the lock meanwhile.
     pub(crate) fn start_send(
         &mut self,
         batch: &mut Batch,
         identity: Option<ProducerIdentity>,
-    ) -> Result<()> {
+    ) -> Option<Build> {
         let queue = self
             .partitions
             .entry(batch.topic_partition.clone())
             .or_default();
-        if batch.built.is_none() {
+        let build = batch.built.is_none().then(|| {
             let base_sequence = identity.map(|_| queue.next_sequence);
-            let stamp = Stamp {
-                producer_id: identity.map(|identity| identity.producer_id),
-                producer_epoch: identity.map_or(-1, |identity| identity.producer_epoch),
-                base_sequence,
-            };
-            let (bytes, summary) = match batch.writer.take() {
-                Some(writer) => {
-                    let (bytes, summary) = writer.finish(stamp)?;
-                    (bytes, Some(summary))
-                }
-                None => {
-                    let mut builder = BatchBuilder::new(BatchConfig {
-                        compression: self.config.compression,
-                        producer_id: stamp.producer_id,
-                        producer_epoch: stamp.producer_epoch,
-                        base_sequence,
-                        ..BatchConfig::default()
-                    });
-                    for record in &batch.records {
-                        builder.push(
-                            record.timestamp,
-                            record.key.clone(),
-                            record.value.clone(),
-                            record.headers.clone(),
-                        );
-                    }
-                    (builder.build()?.into_bytes(), None)
-                }
-            };
             if identity.is_some() {
                 // Sequences wrap to 0 after i32::MAX, as in Kafka.
                 let count = i32::try_from(batch.record_count).unwrap_or(i32::MAX);
                 queue.next_sequence = next_sequence(queue.next_sequence, count);
             }
-            batch.built = Some(Built {
-                bytes,
-                base_sequence,
+            Build {
+                stamp: Stamp {
+                    producer_id: identity.map(|identity| identity.producer_id),
+                    producer_epoch: identity.map_or(-1, |identity| identity.producer_epoch),
+                    base_sequence,
+                },
                 generation: identity.map(|identity| identity.generation),
-                summary,
-            });
-        }
+                compression: self.config.compression,
+            }
+        });
         batch.attempts += 1;
-        queue.in_flight.push(batch.base_sequence());
-        Ok(())
+        let sequence = match &build {
+            Some(build) => build.stamp.base_sequence,
+            None => batch.base_sequence(),
+        };
+        queue.in_flight.push(sequence);
+        build
     }
 
     /// Keeps the buffer of `batch`, which completed for good, for a later batch.
@@ -424,11 +450,19 @@ impl Accumulator {
 
     /// Records that `batch` came back (acknowledged, failed or to be retried).
     pub(crate) fn finish_send(&mut self, batch: &Batch) {
-        if let Some(queue) = self.partitions.get_mut(&batch.topic_partition) {
-            let sequence = batch.base_sequence();
-            if let Some(index) = queue.in_flight.iter().position(|seq| *seq == sequence) {
-                queue.in_flight.swap_remove(index);
-            }
+        self.forget_in_flight(&batch.topic_partition, batch.base_sequence());
+    }
+
+    /// Records that `batch`, started with `build`, could not be built and is not in flight.
+    pub(crate) fn abandon_build(&mut self, batch: &Batch, build: &Build) {
+        self.forget_in_flight(&batch.topic_partition, build.stamp.base_sequence);
+    }
+
+    fn forget_in_flight(&mut self, topic_partition: &TopicPartition, sequence: Option<i32>) {
+        if let Some(queue) = self.partitions.get_mut(topic_partition)
+            && let Some(index) = queue.in_flight.iter().position(|seq| *seq == sequence)
+        {
+            queue.in_flight.swap_remove(index);
         }
     }
 
@@ -571,6 +605,17 @@ mod tests {
         matches!(appended, Appended::Done(true, _))
     }
 
+    /// Starts sending `batch` and builds it, as the sender does.
+    fn send_one(
+        accumulator: &mut Accumulator,
+        batch: &mut Batch,
+        identity: Option<ProducerIdentity>,
+    ) {
+        if let Some(build) = accumulator.start_send(batch, identity) {
+            batch.build(build).unwrap();
+        }
+    }
+
     fn counts(batches: &[Batch]) -> Vec<usize> {
         batches
             .iter()
@@ -604,9 +649,9 @@ mod tests {
         // drain, up to max_in_flight.
         let mut first = accumulator.drain(start, false, |_| true);
         assert_eq!(counts(&first), [3]);
-        accumulator.start_send(&mut first[0], None).unwrap();
+        send_one(&mut accumulator, &mut first[0], None);
         let mut second = accumulator.drain(start, false, |_| true);
-        accumulator.start_send(&mut second[0], None).unwrap();
+        send_one(&mut accumulator, &mut second[0], None);
         assert_eq!(counts(&second), [3]);
         // Two in flight: the limit.
         assert!(accumulator.drain(start, false, |_| true).is_empty());
@@ -667,9 +712,9 @@ mod tests {
         }
         let later = start + Duration::from_millis(10);
         let mut a = accumulator.drain(later, false, |_| true).pop().unwrap();
-        accumulator.start_send(&mut a, Some(identity)).unwrap();
+        send_one(&mut accumulator, &mut a, Some(identity));
         let mut b = accumulator.drain(later, false, |_| true).pop().unwrap();
-        accumulator.start_send(&mut b, Some(identity)).unwrap();
+        send_one(&mut accumulator, &mut b, Some(identity));
         assert_eq!(a.base_sequence(), Some(0));
         assert_eq!(b.base_sequence(), Some(1));
         // `a` failed with a retriable error, `b` then got OUT_OF_ORDER_SEQUENCE_NUMBER.
@@ -682,7 +727,7 @@ mod tests {
         let mut retry = accumulator.drain(later, false, |_| true).pop().unwrap();
         assert_eq!(retry.base_sequence(), Some(0));
         let bytes = retry.built.as_ref().unwrap().bytes.clone();
-        accumulator.start_send(&mut retry, Some(identity)).unwrap();
+        send_one(&mut accumulator, &mut retry, Some(identity));
         assert_eq!(
             retry.built.as_ref().unwrap().bytes,
             bytes,
@@ -692,10 +737,10 @@ mod tests {
         accumulator.finish_send(&retry);
         let mut retry = accumulator.drain(later, false, |_| true).pop().unwrap();
         assert_eq!(retry.base_sequence(), Some(1));
-        accumulator.start_send(&mut retry, Some(identity)).unwrap();
+        send_one(&mut accumulator, &mut retry, Some(identity));
         accumulator.finish_send(&retry);
         let mut newest = accumulator.drain(later, false, |_| true).pop().unwrap();
-        accumulator.start_send(&mut newest, Some(identity)).unwrap();
+        send_one(&mut accumulator, &mut newest, Some(identity));
         assert_eq!(newest.base_sequence(), Some(2));
     }
 
@@ -751,9 +796,7 @@ mod tests {
         );
         let mut batch = accumulator.drain(start, true, |_| true).pop().unwrap();
         assert_eq!(batch.record_count as usize, 1);
-        accumulator
-            .start_send(&mut batch, Some(identity(7, 1)))
-            .unwrap();
+        send_one(&mut accumulator, &mut batch, Some(identity(7, 1)));
         let records =
             batch.built.as_ref().unwrap().bytes[strom_record::BatchHeader::SIZE..].to_vec();
         // The producer id was replaced before the batch got through: same records, new stamp.
@@ -762,9 +805,7 @@ mod tests {
         accumulator.requeue(batch, start);
         accumulator.reset_sequences();
         let mut batch = accumulator.drain(start, true, |_| true).pop().unwrap();
-        accumulator
-            .start_send(&mut batch, Some(identity(8, 2)))
-            .unwrap();
+        send_one(&mut accumulator, &mut batch, Some(identity(8, 2)));
         let second = batch.built.as_ref().unwrap().bytes.clone();
         let header = strom_record::BatchHeader::parse(&second).unwrap();
         assert_eq!(header.producer_id, Some(8));
@@ -784,7 +825,7 @@ mod tests {
             .append(&tp, record(50), false, reserve, || start)
             .unwrap();
         let mut next = accumulator.drain(start, true, |_| true).pop().unwrap();
-        accumulator.start_send(&mut next, None).unwrap();
+        send_one(&mut accumulator, &mut next, None);
         assert_eq!(next.built.as_ref().unwrap().bytes.as_ptr(), buffer);
     }
 

@@ -202,7 +202,7 @@ impl Sender {
             }
         };
         let max_in_flight = config.max_in_flight_requests_per_connection;
-        let mut by_node: BTreeMap<BrokerId, Vec<Batch>> = BTreeMap::new();
+        let mut drained = Vec::new();
         {
             let mut state = self.shared.lock();
             let flushing = state.flushing > 0 || state.closed;
@@ -221,13 +221,30 @@ impl Sender {
                 let Ok(leader) = metadata.leader(&tp.topic, tp.partition) else {
                     continue;
                 };
-                if let Err(error) = state.accumulator.start_send(&mut batch, self.identity) {
-                    state.accumulator.finish_send(&batch);
-                    batch.fail(&error);
-                    continue;
-                }
-                by_node.entry(leader).or_default().push(batch);
+                let build = state.accumulator.start_send(&mut batch, self.identity);
+                drained.push((leader, batch, build));
             }
+        }
+        // Built outside the lock, which `send` needs for every record.
+        let mut by_node: BTreeMap<BrokerId, Vec<Batch>> = BTreeMap::new();
+        for (leader, mut batch, build) in drained {
+            if let Some(build) = build
+                && let Err(error) = batch.build(build)
+            {
+                let mut state = self.shared.lock();
+                state.accumulator.abandon_build(&batch, &build);
+                if self.identity.is_some() {
+                    // The batch's sequence numbers are spent: later batches of its partition
+                    // would be out of sequence. Start over with a new producer id, as after a
+                    // sequence error.
+                    self.identity = None;
+                    state.accumulator.reset_sequences();
+                }
+                drop(state);
+                batch.fail(&error);
+                continue;
+            }
+            by_node.entry(leader).or_default().push(batch);
         }
         let sent = !by_node.is_empty();
         for (node, batches) in by_node {
@@ -294,53 +311,41 @@ impl Sender {
         }));
     }
 
-    /// Handles one answered (or failed) request.
+    /// Handles one answered (or failed) request, taking the producer's lock once for all its
+    /// batches.
     fn complete(&mut self, completion: Completion) {
         if let Some(count) = self.in_flight.get_mut(&completion.node) {
             *count = count.saturating_sub(1);
         }
-        let shared = self.shared.clone();
-        // A batch delivered is done with for good: its buffer can take a later batch's records.
-        let recycle = |batch: &mut Batch| shared.lock().accumulator.recycle(batch);
-        for mut batch in completion.batches {
-            self.shared.lock().accumulator.finish_send(&batch);
-            match &completion.res {
-                Ok(None) => {
-                    recycle(&mut batch);
-                    batch.complete(None, None);
-                }
-                Ok(Some(response)) => {
-                    let Some(partition) = find(response, &batch.topic_partition) else {
-                        self.failed(batch, Error::Broker(ErrorCode::UnknownServerError));
-                        continue;
-                    };
-                    let code = ErrorCode::try_from(partition.error_code)
-                        .unwrap_or(ErrorCode::UnknownServerError);
-                    match code {
-                        ErrorCode::None => {
-                            let log_append_time = (partition.log_append_time_ms >= 0)
-                                .then_some(Timestamp(partition.log_append_time_ms));
-                            recycle(&mut batch);
-                            batch.complete(Some(partition.base_offset), log_append_time);
-                        }
-                        // Written before, longer ago than the broker remembers offsets for.
-                        ErrorCode::DuplicateSequenceNumber => {
-                            recycle(&mut batch);
-                            batch.complete(None, None);
-                        }
-                        code => {
-                            self.shared
-                                .client
-                                .note_error(&strom_client::Error::Broker(code));
-                            self.failed(batch, Error::Broker(code));
-                        }
+        let mut delivered = Vec::new();
+        let mut failed = Vec::new();
+        {
+            let mut state = self.shared.lock();
+            for mut batch in completion.batches {
+                state.accumulator.finish_send(&batch);
+                match outcome(&completion.res, &batch) {
+                    Ok((base_offset, log_append_time)) => {
+                        // Done with for good: its buffer can take a later batch's records.
+                        state.accumulator.recycle(&mut batch);
+                        delivered.push((batch, base_offset, log_append_time));
                     }
-                }
-                Err(error) => {
-                    self.shared.client.note_error(error);
-                    self.failed(batch, Error::Client(error.clone()));
+                    Err(error) => failed.push((batch, error)),
                 }
             }
+        }
+        for (batch, base_offset, log_append_time) in delivered {
+            batch.complete(base_offset, log_append_time);
+        }
+        for (batch, error) in failed {
+            match &error {
+                Error::Client(error) => self.shared.client.note_error(error),
+                Error::Broker(code) => self
+                    .shared
+                    .client
+                    .note_error(&strom_client::Error::Broker(*code)),
+                _ => {}
+            }
+            self.failed(batch, error);
         }
     }
 
@@ -448,6 +453,33 @@ fn retry_backoff(config: &crate::ProducerConfig, attempts: u32) -> Duration {
             .retry_backoff_max
             .max(config.client.retry_backoff),
     )
+}
+
+/// What the answer `res` says of `batch`: its base offset (`None` with `acks=0` or for a
+/// duplicate) and log-append time, or the error.
+fn outcome(
+    res: &Result<Option<ProduceResponse>, strom_client::Error>,
+    batch: &Batch,
+) -> Result<(Option<i64>, Option<Timestamp>), Error> {
+    let response = match res {
+        Ok(None) => return Ok((None, None)),
+        Ok(Some(response)) => response,
+        Err(error) => return Err(Error::Client(error.clone())),
+    };
+    let Some(partition) = find(response, &batch.topic_partition) else {
+        return Err(Error::Broker(ErrorCode::UnknownServerError));
+    };
+    let code = ErrorCode::try_from(partition.error_code).unwrap_or(ErrorCode::UnknownServerError);
+    match code {
+        ErrorCode::None => {
+            let log_append_time = (partition.log_append_time_ms >= 0)
+                .then_some(Timestamp(partition.log_append_time_ms));
+            Ok((Some(partition.base_offset), log_append_time))
+        }
+        // Written before, longer ago than the broker remembers offsets for.
+        ErrorCode::DuplicateSequenceNumber => Ok((None, None)),
+        code => Err(Error::Broker(code)),
+    }
 }
 
 fn find<'a>(
