@@ -26,7 +26,7 @@
 #       -L<librdkafka>/src -lrdkafka -lpthread -lm -Wl,-rpath,<librdkafka>/src
 #
 # Environment: ROUNDS (3), N (1000000), SIZE (1024), ACKS (1), BATCH_SIZE (1000000), LINGER_MS
-# (5), PORT (29192), STROM_BIN_DIR (a directory holding release `strom` and `strom-broker`;
+# (5), PORT (29192), STROM_THREADS (the strom tools' --threads, 1), STROM_BIN_DIR (a directory holding release `strom` and `strom-broker`;
 # built with cargo otherwise), RDKAFKA_PERFORMANCE (a built binary), RDKAFKA_PERFORMANCE_SRC,
 # KEEP_DATA=1 (keep the broker's data and logs). The broker started here is stopped by its PID.
 set -euo pipefail
@@ -38,6 +38,7 @@ ACKS=${ACKS:-1}
 BATCH_SIZE=${BATCH_SIZE:-1000000}
 LINGER_MS=${LINGER_MS:-5}
 PORT=${PORT:-29192}
+STROM_THREADS=${STROM_THREADS:-1}
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -142,10 +143,10 @@ run_strom() { # round
   "${strom[@]}" topics create --topic "$topic" --partitions 1 >/dev/null
   timed "${strom[@]}" --output json perf produce --topic "$topic" --num-records "$N" \
     --record-size "$SIZE" --acks "$ACKS" --batch-size "$BATCH_SIZE" --linger-ms "$LINGER_MS" \
-    --reporting-interval-ms 60000
+    --reporting-interval-ms 60000 --threads "$STROM_THREADS"
   note strom produce "$(jq -r '.records_per_sec | floor' "$work/out")" "$cpu"
   timed "${strom[@]}" --output json perf consume --topic "$topic" --messages "$N" \
-    --reporting-interval-ms 60000
+    --reporting-interval-ms 60000 --threads "$STROM_THREADS"
   note strom consume "$(jq -r '.records_per_sec | floor' "$work/out")" "$cpu"
   "${strom[@]}" topics delete --topic "$topic" >/dev/null
 }
@@ -201,5 +202,5 @@ for test in produce consume; do
 done
 printf '\nrecords/s and client CPU seconds per run, medians of %s rounds of %s %s-byte records\n' \
   "$ROUNDS" "$N" "$SIZE"
-printf '(one partition, acks=%s, batch.size=%s, linger.ms=%s; ratio = strom / rdkafka)\n' \
-  "$ACKS" "$BATCH_SIZE" "$LINGER_MS"
+printf '(one partition, acks=%s, batch.size=%s, linger.ms=%s, strom --threads %s; ratio = strom / rdkafka)\n' \
+  "$ACKS" "$BATCH_SIZE" "$LINGER_MS" "$STROM_THREADS"

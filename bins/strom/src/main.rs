@@ -113,10 +113,19 @@ fn main() -> ExitCode {
         output: cli.output,
         request_timeout: Duration::from_millis(cli.request_timeout_ms),
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let mut builder = match &cli.command {
+        // The perf tools run their client on as many threads as asked (see perf.rs).
+        Command::Perf(command) if command.threads() <= 1 => {
+            tokio::runtime::Builder::new_current_thread()
+        }
+        Command::Perf(command) => {
+            let mut builder = tokio::runtime::Builder::new_multi_thread();
+            builder.worker_threads(command.threads());
+            builder
+        }
+        _ => tokio::runtime::Builder::new_multi_thread(),
+    };
+    let runtime = match builder.enable_all().build() {
         Ok(runtime) => runtime,
         Err(error) => {
             eprintln!("error: cannot start the runtime: {error}");

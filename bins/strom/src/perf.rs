@@ -9,6 +9,13 @@
 //! sending to the last acknowledgement, consume throughput from the first record received to
 //! the last (both as librdkafka's `rdkafka_performance` measures); consume latency is the time
 //! each `poll` that returned records took.
+//!
+//! `--threads` sets how many threads the client runs on. The default, 1, runs the send (or
+//! poll) loop, the producer's sender and the connections on one thread (a current-thread tokio
+//! runtime): where the client shares a few cores with the broker, as on a 2-core test machine,
+//! handing every batch and answer between threads costs more than it overlaps (docs/cli.md has
+//! the numbers). More than 1 runs a multi-threaded runtime with that many workers, as an
+//! application embedding the clients usually does.
 
 use std::collections::VecDeque;
 use std::future::Future;
@@ -36,6 +43,16 @@ pub enum PerfCommand {
     Consume(ConsumeArgs),
 }
 
+impl PerfCommand {
+    /// How many threads the client runs on (`--threads`).
+    pub fn threads(&self) -> usize {
+        match self {
+            PerfCommand::Produce(args) => usize::from(args.threads),
+            PerfCommand::Consume(args) => usize::from(args.threads),
+        }
+    }
+}
+
 /// Arguments of `perf produce`.
 #[derive(Debug, Args)]
 #[command(group(clap::ArgGroup::new("amount").required(true).args(["num_records", "duration_secs"])))]
@@ -58,6 +75,10 @@ pub struct ProduceArgs {
     /// How often to print progress, in milliseconds.
     #[arg(long, default_value_t = 5000)]
     reporting_interval_ms: u64,
+    /// Threads to run the client on: 1 runs everything on one thread; more runs a
+    /// multi-threaded runtime with that many workers.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=256))]
+    threads: u16,
     #[command(flatten)]
     producer: ProducerArgs,
 }
@@ -77,6 +98,10 @@ pub struct ConsumeArgs {
     /// How often to print progress, in milliseconds.
     #[arg(long, default_value_t = 5000)]
     reporting_interval_ms: u64,
+    /// Threads to run the client on: 1 runs everything on one thread; more runs a
+    /// multi-threaded runtime with that many workers.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=256))]
+    threads: u16,
     /// `max.partition.fetch.bytes` (Kafka's default is 1 MiB).
     #[arg(long, default_value_t = 1_048_576)]
     max_partition_fetch_bytes: i32,

@@ -66,6 +66,9 @@ async fn perf_produce_then_consume() {
             "10",
             "--throughput",
             "5000",
+            // A multi-threaded runtime; the run above used the default, one thread.
+            "--threads",
+            "3",
         ])
         .await;
     assert_eq!(summary["records"], json!(1000));
@@ -81,7 +84,16 @@ async fn perf_produce_then_consume() {
     assert!(p50 <= p999 && p999 <= max, "{summary}");
 
     let summary = broker
-        .json(&["perf", "consume", "--topic", "bench", "--messages", "4000"])
+        .json(&[
+            "perf",
+            "consume",
+            "--topic",
+            "bench",
+            "--messages",
+            "4000",
+            "--threads",
+            "2",
+        ])
         .await;
     assert_eq!(summary["records"], json!(4000));
     assert_eq!(summary["bytes"], json!(3000 * 64 + 1000 * 10));
@@ -112,4 +124,23 @@ async fn perf_produce_then_consume() {
         .await;
     assert_eq!(run.code, Some(1), "{run:?}");
     assert!(run.stderr.contains("read 4000 of 4001 records"), "{run:?}");
+
+    // A client needs a thread to run on.
+    let run = broker
+        .strom(
+            &[
+                "perf",
+                "produce",
+                "--topic",
+                "bench",
+                "--num-records",
+                "1",
+                "--threads",
+                "0",
+            ],
+            "",
+        )
+        .await;
+    assert_eq!(run.code, Some(1), "{run:?}");
+    assert!(run.stderr.contains("--threads"), "{run:?}");
 }
