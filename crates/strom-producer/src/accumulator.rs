@@ -745,6 +745,41 @@ mod tests {
     }
 
     #[test]
+    fn a_batch_is_built_after_its_sequences_are_taken_and_an_abandoned_build_frees_its_slot() {
+        let start = Instant::now();
+        let mut accumulator = Accumulator::new(AccumulatorConfig {
+            batch_size: 100,
+            max_in_flight: 1,
+            ..config()
+        });
+        let identity = ProducerIdentity {
+            producer_id: 3,
+            producer_epoch: 0,
+            generation: 1,
+        };
+        let tp = TopicPartition::new("t", 0);
+        for _ in 0..2 {
+            accumulator
+                .append(&tp, record(60), false, reserve, || start)
+                .unwrap();
+        }
+        let mut batch = accumulator.drain(start, true, |_| true).pop().unwrap();
+        let build = accumulator.start_send(&mut batch, Some(identity)).unwrap();
+        // Taken, not built yet: the batch is in flight, so its partition's next one waits.
+        assert!(batch.built.is_none());
+        assert!(accumulator.drain(start, true, |_| true).is_empty());
+        // Building it elsewhere fails (say): its slot comes back.
+        accumulator.abandon_build(&batch, &build);
+        let mut next = accumulator.drain(start, true, |_| true).pop().unwrap();
+        // The abandoned batch's sequence number is spent.
+        send_one(&mut accumulator, &mut next, Some(identity));
+        assert_eq!(next.base_sequence(), Some(1));
+        let header = strom_record::BatchHeader::parse(&next.built.as_ref().unwrap().bytes).unwrap();
+        assert_eq!(header.producer_id, Some(3));
+        assert_eq!(header.base_sequence, Some(1));
+    }
+
+    #[test]
     fn expiry_removes_only_old_queued_batches() {
         let start = Instant::now();
         let mut accumulator = Accumulator::new(config());
