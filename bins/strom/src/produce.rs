@@ -46,8 +46,8 @@ pub struct ProduceArgs {
 /// Producer settings shared with `perf produce`.
 #[derive(Debug, Clone, Args)]
 pub struct ProducerArgs {
-    /// `acks`: 0, 1 or all.
-    #[arg(long, default_value = "all", value_parser = parse_acks)]
+    /// `acks`: 0, 1 or all (or -1, the same as all).
+    #[arg(long, default_value = "all", value_parser = parse_acks, allow_hyphen_values = true)]
     pub acks: Acks,
     /// Compression codec: none, gzip, snappy, lz4 or zstd.
     #[arg(long, default_value = "none", value_parser = parse_compression)]

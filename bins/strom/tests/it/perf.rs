@@ -66,6 +66,9 @@ async fn perf_produce_then_consume() {
             "10",
             "--throughput",
             "5000",
+            // Kafka's spelling of acks=all.
+            "--acks",
+            "-1",
             // A multi-threaded runtime; the run above used the default, one thread.
             "--threads",
             "3",
