@@ -120,7 +120,9 @@ fn main() -> ExitCode {
         }
         Command::Perf(command) => {
             let mut builder = tokio::runtime::Builder::new_multi_thread();
-            builder.worker_threads(command.threads());
+            // The send (or poll) loop runs on this thread, the producer's (or consumer's) tasks on
+            // the workers.
+            builder.worker_threads(command.threads() - 1);
             builder
         }
         _ => tokio::runtime::Builder::new_multi_thread(),

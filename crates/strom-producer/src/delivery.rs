@@ -8,8 +8,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::task::{Context, Poll, Waker};
 
 use strom_record::{Offset, Timestamp};
@@ -30,15 +29,13 @@ pub(crate) struct Landed {
 /// The fate of one batch, shared by its records' futures.
 #[derive(Debug, Default)]
 struct Shared {
+    /// Set once; read without a lock, so a batch's records complete without contending.
+    outcome: OnceLock<Result<Landed>>,
     state: Mutex<State>,
-    /// Set (after the outcome, under the lock) once the outcome is known: a future polled
-    /// again by the task it already registered can answer "not yet" without the lock.
-    done: AtomicBool,
 }
 
 #[derive(Debug, Default)]
 struct State {
-    outcome: Option<Result<Landed>>,
     /// One slot per future that waited; a slot's waker is replaced when its future is polled
     /// again by another task.
     wakers: Vec<Option<Waker>>,
@@ -77,17 +74,14 @@ impl Outcome {
         }
     }
 
-    /// Sets the outcome (the first one wins) and wakes every waiting future.
+    /// Sets the outcome (the first one wins) and wakes every waiting future. A future that
+    /// found no outcome registered its waker under the lock, which is taken here after the
+    /// outcome is set: it is either among the wakers taken, or sees the outcome.
     pub(crate) fn set(&self, outcome: Result<Landed>) {
-        let wakers = {
-            let mut state = self.shared.lock();
-            if state.outcome.is_some() {
-                return;
-            }
-            state.outcome = Some(outcome);
-            self.shared.done.store(true, Ordering::Release);
-            std::mem::take(&mut state.wakers)
-        };
+        if self.shared.outcome.set(outcome).is_err() {
+            return;
+        }
+        let wakers = std::mem::take(&mut self.shared.lock().wakers);
         for waker in wakers.into_iter().flatten() {
             waker.wake();
         }
@@ -117,30 +111,21 @@ impl Future for DeliveryFuture {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = &mut *self;
+        if let Some(outcome) = this.shared.outcome.get() {
+            return Poll::Ready(this.metadata(outcome));
+        }
         // Still pending and registered by this task: the completion will wake it.
-        if !this.shared.done.load(Ordering::Acquire)
-            && this
-                .registered
-                .as_ref()
-                .is_some_and(|registered| registered.will_wake(cx.waker()))
+        if this
+            .registered
+            .as_ref()
+            .is_some_and(|registered| registered.will_wake(cx.waker()))
         {
             return Poll::Pending;
         }
         let mut state = this.shared.lock();
-        if let Some(outcome) = &state.outcome {
-            let res = outcome.as_ref().map_err(Clone::clone).map(|landed| {
-                let offset = landed
-                    .base_offset
-                    .and_then(|base| u64::try_from(base).ok())
-                    .map(|base| Offset(base + u64::from(this.index)));
-                RecordMetadata {
-                    topic: Arc::clone(&landed.topic),
-                    partition: landed.partition,
-                    offset,
-                    timestamp: landed.log_append_time.unwrap_or(this.timestamp),
-                }
-            });
-            return Poll::Ready(res);
+        // Set meanwhile: its wakers were taken already.
+        if let Some(outcome) = this.shared.outcome.get() {
+            return Poll::Ready(this.metadata(outcome));
         }
         let waker = cx.waker().clone();
         match this.slot.and_then(|slot| state.wakers.get_mut(slot)) {
@@ -152,6 +137,24 @@ impl Future for DeliveryFuture {
         }
         this.registered = Some(waker);
         Poll::Pending
+    }
+}
+
+impl DeliveryFuture {
+    /// The record's metadata from its batch's outcome.
+    fn metadata(&self, outcome: &Result<Landed>) -> Result<RecordMetadata> {
+        outcome.as_ref().map_err(Clone::clone).map(|landed| {
+            let offset = landed
+                .base_offset
+                .and_then(|base| u64::try_from(base).ok())
+                .map(|base| Offset(base + u64::from(self.index)));
+            RecordMetadata {
+                topic: Arc::clone(&landed.topic),
+                partition: landed.partition,
+                offset,
+                timestamp: landed.log_append_time.unwrap_or(self.timestamp),
+            }
+        })
     }
 }
 
