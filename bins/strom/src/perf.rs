@@ -169,7 +169,11 @@ pub struct LatencySummary {
 impl Latencies {
     /// Records one sample.
     pub fn record(&mut self, latency: Duration) {
-        let us = u64::try_from(latency.as_micros()).unwrap_or(u64::MAX);
+        self.record_us(u64::try_from(latency.as_micros()).unwrap_or(u64::MAX));
+    }
+
+    /// Records one sample of `us` microseconds.
+    pub fn record_us(&mut self, us: u64) {
         if self.buckets.is_empty() {
             self.buckets = vec![0; BUCKETS];
         }
@@ -219,8 +223,7 @@ struct Window {
 }
 
 impl Window {
-    fn record(&mut self, latency: Duration) {
-        let us = u64::try_from(latency.as_micros()).unwrap_or(u64::MAX);
+    fn record_us(&mut self, us: u64) {
         self.count += 1;
         self.sum_us += u128::from(us);
         self.max_us = self.max_us.max(us);
@@ -237,40 +240,58 @@ pub async fn run(context: &Context, command: PerfCommand) -> anyhow::Result<()> 
 
 /// Deliveries awaited in send order, and what they came to. The send loop takes in the ones
 /// already made before each send (as librdkafka's perf tool serves delivery reports from its
-/// produce loop), so no task or channel sits between the producer and the count.
+/// produce loop), so no task or channel sits between the producer and the count. Times are
+/// microseconds since the start of the run (a subtraction per record, where `Instant`s cost
+/// three).
 struct Deliveries {
-    pending: VecDeque<(Instant, DeliveryFuture)>,
+    started: Instant,
+    /// Each record's send time and future.
+    pending: VecDeque<(u64, DeliveryFuture)>,
     delivered: u64,
     failed: u64,
     first_error: Option<String>,
     latencies: Latencies,
     /// When the last delivery (or failure) was observed.
-    last_outcome: Option<Instant>,
+    last_outcome_us: Option<u64>,
     /// The progress window.
     window: Window,
-    window_start: Instant,
-    interval: Duration,
+    window_start_us: u64,
+    interval_us: u64,
     record_size: usize,
 }
 
+/// Microseconds from `started` to `now`, in u64 arithmetic.
+fn micros_since(started: Instant, now: Instant) -> u64 {
+    let since = now.saturating_duration_since(started);
+    since
+        .as_secs()
+        .saturating_mul(1_000_000)
+        .saturating_add(u64::from(since.subsec_micros()))
+}
+
 impl Deliveries {
-    fn new(interval: Duration, record_size: usize) -> Deliveries {
+    fn new(started: Instant, interval: Duration, record_size: usize) -> Deliveries {
         Deliveries {
+            started,
             pending: VecDeque::new(),
             delivered: 0,
             failed: 0,
             first_error: None,
             latencies: Latencies::default(),
-            last_outcome: None,
+            last_outcome_us: None,
             window: Window::default(),
-            window_start: Instant::now(),
-            interval,
+            window_start_us: 0,
+            interval_us: u64::try_from(interval.as_micros()).unwrap_or(u64::MAX),
             record_size,
         }
     }
 
-    /// Takes in, oldest first, the deliveries already made, as observed at `now` (just read).
-    fn take_ready(&mut self, now: Instant) {
+    fn now_us(&self) -> u64 {
+        micros_since(self.started, Instant::now())
+    }
+
+    /// Takes in, oldest first, the deliveries already made, as observed at `now_us`.
+    fn take_ready(&mut self, now_us: u64) {
         while let Some((_, delivery)) = self.pending.front_mut() {
             // Unconstrained: tokio's cooperative budget would otherwise report ready
             // deliveries as pending once the send loop has run a while without yielding.
@@ -280,8 +301,8 @@ impl Deliveries {
             else {
                 break;
             };
-            if let Some((sent_at, _)) = self.pending.pop_front() {
-                self.record(sent_at, outcome, now);
+            if let Some((sent_us, _)) = self.pending.pop_front() {
+                self.record(sent_us, outcome, now_us);
             }
         }
     }
@@ -300,48 +321,48 @@ impl Deliveries {
                     outcome = delivery => outcome,
                 },
             };
-            let now = Instant::now();
-            if let Some((sent_at, _)) = self.pending.pop_front() {
-                self.record(sent_at, outcome, now);
+            let now_us = self.now_us();
+            if let Some((sent_us, _)) = self.pending.pop_front() {
+                self.record(sent_us, outcome, now_us);
             }
-            self.take_ready(now);
+            self.take_ready(now_us);
         }
     }
 
     /// Waits for every delivery still pending.
     async fn finish(&mut self) {
-        while let Some((sent_at, delivery)) = self.pending.pop_front() {
+        while let Some((sent_us, delivery)) = self.pending.pop_front() {
             let outcome = delivery.await;
-            let now = Instant::now();
-            self.record(sent_at, outcome, now);
-            self.take_ready(now);
+            let now_us = self.now_us();
+            self.record(sent_us, outcome, now_us);
+            self.take_ready(now_us);
         }
     }
 
-    /// Counts one delivery observed at `now`, printing progress when a window is over.
+    /// Counts one delivery observed at `now_us`, printing progress when a window is over.
     fn record(
         &mut self,
-        sent_at: Instant,
+        sent_us: u64,
         outcome: strom_producer::Result<RecordMetadata>,
-        now: Instant,
+        now_us: u64,
     ) {
-        self.last_outcome = Some(now);
+        self.last_outcome_us = Some(now_us);
         match outcome {
             Ok(_) => {
-                let latency = now.saturating_duration_since(sent_at);
+                let latency_us = now_us.saturating_sub(sent_us);
                 self.delivered += 1;
-                self.latencies.record(latency);
-                self.window.record(latency);
+                self.latencies.record_us(latency_us);
+                self.window.record_us(latency_us);
             }
             Err(error) => {
                 self.failed += 1;
                 self.first_error.get_or_insert_with(|| error.to_string());
             }
         }
-        let elapsed = now.saturating_duration_since(self.window_start);
-        if elapsed >= self.interval {
+        let elapsed_us = now_us.saturating_sub(self.window_start_us);
+        if elapsed_us >= self.interval_us {
             let count = self.window.count;
-            let rate = count as f64 / elapsed.as_secs_f64();
+            let rate = count as f64 / (elapsed_us.max(1) as f64 / 1e6);
             eprintln!(
                 "{count} records sent, {rate:.1} records/sec ({:.2} MB/sec), {:.2} ms avg latency, {:.2} ms max latency.",
                 rate * self.record_size as f64 / (1024.0 * 1024.0),
@@ -349,7 +370,7 @@ impl Deliveries {
                 self.window.max_us as f64 / 1000.0,
             );
             self.window = Window::default();
-            self.window_start = now;
+            self.window_start_us = now_us;
         }
     }
 }
@@ -366,8 +387,8 @@ async fn produce(context: &Context, args: ProduceArgs) -> anyhow::Result<()> {
     );
     let interval = Duration::from_millis(args.reporting_interval_ms.max(1));
     let record_size = args.record_size;
-    let mut deliveries = Deliveries::new(interval, record_size);
     let started = Instant::now();
+    let mut deliveries = Deliveries::new(started, interval, record_size);
     // Record timestamps (create time) come from the clock read that times the send: the wall
     // clock at the start plus the time since, rather than a second clock read per record.
     let started_millis = SystemTime::now()
@@ -392,20 +413,15 @@ async fn produce(context: &Context, args: ProduceArgs) -> anyhow::Result<()> {
                     deliveries.sleep_until(due).await;
                 }
             }
-            let send_start = Instant::now();
-            deliveries.take_ready(send_start);
-            // In i64 arithmetic (as_millis is u128, which shows at millions of records/s).
-            let since = send_start.duration_since(started);
-            let since_millis = i64::try_from(since.as_secs())
-                .unwrap_or(i64::MAX / 2000)
-                .saturating_mul(1000)
-                .saturating_add(i64::from(since.subsec_millis()));
+            let send_us = micros_since(started, Instant::now());
+            deliveries.take_ready(send_us);
+            let since_millis = i64::try_from(send_us / 1000).unwrap_or(i64::MAX);
             let timestamp = Timestamp(started_millis.saturating_add(since_millis));
             let record =
                 ProducerRecord::new(args.topic.clone(), payload.clone()).with_timestamp(timestamp);
             let delivery = producer.send(record).await?;
             sent += 1;
-            deliveries.pending.push_back((send_start, delivery));
+            deliveries.pending.push_back((send_us, delivery));
         }
     }
     .await;
@@ -417,11 +433,10 @@ async fn produce(context: &Context, args: ProduceArgs) -> anyhow::Result<()> {
     // Up to the last acknowledgement, as rdkafka_performance measures: closing the producer
     // (stopping its task, closing connections) is not sending.
     let collected = deliveries;
-    let elapsed = collected
-        .last_outcome
-        .unwrap_or_else(Instant::now)
-        .saturating_duration_since(started)
-        .as_secs_f64()
+    let elapsed = (collected
+        .last_outcome_us
+        .unwrap_or_else(|| collected.now_us()) as f64
+        / 1e6)
         .max(1e-9);
     let latencies = collected.latencies;
     let summary = latencies.summary();

@@ -109,17 +109,21 @@ impl BatchWriter {
         let body_length = wire_length(body_size)?;
         let buf = &mut self.buf;
         buf.reserve(varlong_size(body_length.into()) + body_size);
-        put_varlong(buf, body_length.into());
-        buf.put_u8(0); // Record attributes: unused in magic 2.
-        put_varlong(buf, timestamp_delta);
-        put_varlong(buf, offset_delta.into());
-        put_nullable(buf, key);
-        put_nullable(buf, value);
-        put_varlong(buf, wire_length(headers.len())?.into());
+        // The varints go through a small array, copied into the buffer once before each
+        // field's bytes: written one by one, every byte paid for a capacity check.
+        let mut prefix = Scratch::default();
+        prefix.varlong(body_length.into());
+        prefix.byte(0); // Record attributes: unused in magic 2.
+        prefix.varlong(timestamp_delta);
+        prefix.varlong(offset_delta.into());
+        prefix.nullable(buf, key);
+        prefix.nullable(buf, value);
+        prefix.varlong(wire_length(headers.len())?.into());
         for header in headers {
-            put_nullable(buf, Some(header.key.as_bytes()));
-            put_nullable(buf, header.value.as_deref());
+            prefix.nullable(buf, Some(header.key.as_bytes()));
+            prefix.nullable(buf, header.value.as_deref());
         }
+        prefix.flush(buf);
         summary.max_timestamp = if summary.count == 0 {
             timestamp
         } else {
@@ -195,13 +199,56 @@ fn varlong_size(value: i64) -> usize {
     bits.div_ceil(7).max(1)
 }
 
-fn put_varlong(out: &mut BytesMut, value: i64) {
-    let mut raw = ((value << 1) ^ (value >> 63)) as u64;
-    while raw >= 0x80 {
-        out.put_u8((raw as u8 & 0x7f) | 0x80);
-        raw >>= 7;
+/// Varint bytes gathered for one copy into a batch buffer. Between two copies a record puts at
+/// most its length, attributes, two deltas, two field lengths and a header count and key length
+/// here (33 bytes).
+struct Scratch {
+    bytes: [u8; 48],
+    len: usize,
+}
+
+impl Default for Scratch {
+    fn default() -> Scratch {
+        Scratch {
+            bytes: [0; 48],
+            len: 0,
+        }
     }
-    out.put_u8(raw as u8);
+}
+
+impl Scratch {
+    fn byte(&mut self, byte: u8) {
+        if let Some(slot) = self.bytes.get_mut(self.len) {
+            *slot = byte;
+            self.len += 1;
+        }
+    }
+
+    fn varlong(&mut self, value: i64) {
+        let mut raw = ((value << 1) ^ (value >> 63)) as u64;
+        while raw >= 0x80 {
+            self.byte((raw as u8 & 0x7f) | 0x80);
+            raw >>= 7;
+        }
+        self.byte(raw as u8);
+    }
+
+    /// A nullable field: its length, then (after copying what is gathered) its bytes.
+    fn nullable(&mut self, out: &mut BytesMut, field: Option<&[u8]>) {
+        match field {
+            None => self.varlong(-1),
+            Some(bytes) => {
+                self.varlong(bytes.len() as i64);
+                self.flush(out);
+                out.extend_from_slice(bytes);
+            }
+        }
+    }
+
+    fn flush(&mut self, out: &mut BytesMut) {
+        out.extend_from_slice(self.bytes.get(..self.len).unwrap_or_default());
+        self.len = 0;
+    }
 }
 
 fn wire_length(length: usize) -> Result<i32> {
@@ -216,16 +263,6 @@ fn nullable_size(field: Option<&[u8]>) -> Result<usize> {
         None => 1,
         Some(bytes) => varlong_size(wire_length(bytes.len())?.into()) + bytes.len(),
     })
-}
-
-fn put_nullable(out: &mut BytesMut, field: Option<&[u8]>) {
-    match field {
-        None => put_varlong(out, -1),
-        Some(bytes) => {
-            put_varlong(out, bytes.len() as i64);
-            out.put_slice(bytes);
-        }
-    }
 }
 
 #[cfg(test)]

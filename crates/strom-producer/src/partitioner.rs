@@ -3,7 +3,7 @@
 //! application supplies. It does not look at leaders or availability: every partition of the
 //! topic is a candidate.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 
@@ -79,11 +79,13 @@ pub fn partition_for_key(key: &[u8], partitions: u32) -> u32 {
     (murmur2(key) as u32 & 0x7fff_ffff) % partitions
 }
 
-/// The mutable part of partitioning: the sticky partition and round-robin counter per topic.
+/// The mutable part of partitioning: the sticky partition and round-robin counter per topic
+/// (ordered maps: a producer has few topics, and comparing a name or two costs less than hashing
+/// it for every record).
 #[derive(Debug)]
 pub(crate) struct PartitionerState {
-    sticky: HashMap<String, Sticky>,
-    round_robin: HashMap<String, u32>,
+    sticky: BTreeMap<String, Sticky>,
+    round_robin: BTreeMap<String, u32>,
     rng: u64,
 }
 
@@ -97,8 +99,8 @@ impl PartitionerState {
     /// A state whose random choices follow `seed`.
     pub(crate) fn new(seed: u64) -> PartitionerState {
         PartitionerState {
-            sticky: HashMap::new(),
-            round_robin: HashMap::new(),
+            sticky: BTreeMap::new(),
+            round_robin: BTreeMap::new(),
             rng: seed | 1,
         }
     }
