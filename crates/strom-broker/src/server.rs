@@ -259,10 +259,11 @@ where
             Reply::Nothing => {}
             Reply::Close => break,
         }
-        // Flush when no request is waiting, so replies to pipelined requests share a write.
-        if pending.is_empty() {
-            writer.flush().await?;
-        }
+        // Every reply goes out as soon as it is ready, as Kafka's broker sends it: held back
+        // until the pipelined requests behind it were handled too, a client with a full
+        // in-flight window waits for the whole window, and then sends its next requests in a
+        // burst while the broker idles.
+        writer.flush().await?;
     }
     writer.flush().await?;
     writer.shutdown().await
