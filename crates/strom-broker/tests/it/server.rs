@@ -20,11 +20,13 @@ fn config() -> ServerConfig {
 }
 
 /// Echoes each frame back; a frame starting with a digit sleeps that many tens of
-/// milliseconds first, so responses would come out of order if the server did not keep order.
+/// milliseconds first, so responses would come out of order if the server did not keep order;
+/// one starting with `s` sleeps a second.
 async fn echo(_peer: Peer, frame: Bytes) -> Reply {
     match frame.first() {
         Some(b'x') => return Reply::Close,
         Some(b'-') => return Reply::Nothing,
+        Some(b's') => tokio::time::sleep(Duration::from_secs(1)).await,
         Some(digit @ b'0'..=b'9') => {
             tokio::time::sleep(Duration::from_millis(u64::from(digit - b'0') * 10)).await;
         }
@@ -68,6 +70,22 @@ async fn pipelined_responses_keep_request_order() {
     assert_eq!(read_reply(&mut stream).await.unwrap(), b"5slow");
     assert_eq!(read_reply(&mut stream).await.unwrap(), b"0fast");
     assert_eq!(read_reply(&mut stream).await.unwrap(), b"2middle");
+}
+
+#[tokio::test]
+async fn a_reply_is_written_without_waiting_for_the_requests_pipelined_behind_it() {
+    let (address, _stop, _task) = start(config()).await;
+    let mut stream = TcpStream::connect(address).await.unwrap();
+    let mut requests = frame(b"fast");
+    requests.extend(frame(b"slow"));
+    let sent = std::time::Instant::now();
+    stream.write_all(&requests).await.unwrap();
+    assert_eq!(read_reply(&mut stream).await.unwrap(), b"fast");
+    // The second request takes a second; the first reply must not wait for it.
+    let waited = sent.elapsed();
+    assert!(waited < Duration::from_millis(500), "{waited:?}");
+    assert_eq!(read_reply(&mut stream).await.unwrap(), b"slow");
+    assert!(sent.elapsed() >= Duration::from_secs(1));
 }
 
 #[tokio::test]
