@@ -402,16 +402,7 @@ impl MetadataImage {
                 record.partition, topic.name
             ));
         }
-        if let Some(duplicate) = first_duplicate(&record.replicas) {
-            return Err(format!("broker {duplicate} appears twice in the replicas"));
-        }
-        if let Some(unknown) = record
-            .replicas
-            .iter()
-            .find(|broker_id| !self.brokers.contains_key(broker_id))
-        {
-            return Err(format!("replica broker {unknown} is not registered"));
-        }
+        self.check_replica_set(&record.replicas)?;
         let res = PartitionImage {
             replicas: record.replicas.clone(),
             isr: record.isr.clone(),
@@ -423,6 +414,20 @@ impl MetadataImage {
         };
         check_leader_and_isr(&res)?;
         Ok(res)
+    }
+
+    /// A replica list names each broker once, and only registered brokers.
+    fn check_replica_set(&self, replicas: &[BrokerId]) -> Result<(), String> {
+        if let Some(duplicate) = first_duplicate(replicas) {
+            return Err(format!("broker {duplicate} appears twice in the replicas"));
+        }
+        if let Some(unknown) = replicas
+            .iter()
+            .find(|broker_id| !self.brokers.contains_key(broker_id))
+        {
+            return Err(format!("replica broker {unknown} is not registered"));
+        }
+        Ok(())
     }
 
     /// The partition a change record is about, once its epochs are checked: the partition
@@ -495,16 +500,7 @@ impl MetadataImage {
         if change.replicas.is_empty() {
             return Err("the new replicas are empty".to_owned());
         }
-        if let Some(duplicate) = first_duplicate(&change.replicas) {
-            return Err(format!("broker {duplicate} appears twice in the replicas"));
-        }
-        if let Some(unknown) = change
-            .replicas
-            .iter()
-            .find(|broker_id| !self.brokers.contains_key(broker_id))
-        {
-            return Err(format!("replica broker {unknown} is not registered"));
-        }
+        self.check_replica_set(&change.replicas)?;
         for (name, moving) in [
             ("adding", &change.adding_replicas),
             ("removing", &change.removing_replicas),
